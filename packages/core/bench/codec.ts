@@ -1,0 +1,153 @@
+// Per-record cost of the record codecs on each crypto backend.
+// Run: npx tsx --conditions=source packages/core/bench/codec.ts
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { apicrudCodec } from '../src/codec/apicrud.js';
+import type { RecordCodec } from '../src/codec/codec.js';
+import { gcmCodec } from '../src/codec/gcm.js';
+import type { CryptoBackend } from '../src/crypto/backend.js';
+import { nodeCryptoBackend } from '../src/crypto/node.js';
+import { webCryptoBackend } from '../src/crypto/web.js';
+
+/** One measured operation: microseconds per record over `rounds` rounds. */
+export interface Row {
+  codec: string;
+  backend: string;
+  /** `encode`, `decode`, or `decode xN` (N decodes awaited together, as `find()` does). */
+  operation: string;
+  medianUs: number;
+  minUs: number;
+  maxUs: number;
+  rounds: number;
+}
+
+/** Options of `benchCodecs`. */
+export interface BenchOptions {
+  /** Records per round. Default 2000. */
+  recordsPerRound?: number;
+  /** Measured rounds per row, after one warm-up round. Default 7. */
+  rounds?: number;
+  /** Records decoded together in the batch rows. Default 1000. */
+  batchSize?: number;
+}
+
+const SECRET = 'benchmark secret, 32 characters.';
+const RECORD_KEY = 'reg:account:0f8fad5b-d9cb-469f-a165-70867728950e';
+
+// ~300 bytes, shaped like a real record.
+const RECORD = JSON.stringify({
+  endpoints: ['account', 'contact', 'location', 'settings', 'profile'],
+  ipv4: '10.24.181.17',
+  port: 8080,
+  public_url: 'https://api.example.com',
+  created: '2026-11-26T20:00:00.000Z',
+  status: 'up',
+  meta: { region: 'eu-west-1', version: '1.42.0', zone: 'b' },
+  expires_at: '2026-11-26T20:00:30.000Z',
+  v: 2,
+});
+
+function summarize(samples: number[]): Pick<Row, 'medianUs' | 'minUs' | 'maxUs' | 'rounds'> {
+  const sorted = [...samples].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return {
+    medianUs: round(median),
+    minUs: round(sorted[0] as number),
+    maxUs: round(sorted[sorted.length - 1] as number),
+    rounds: sorted.length,
+  };
+}
+
+// Runs one warm-up round, then `rounds` timed ones; each sample is microseconds per record.
+async function measure(rounds: number, records: number, round: () => Promise<void>): Promise<number[]> {
+  await round();
+  const samples: number[] = [];
+  for (let index = 0; index < rounds; index++) {
+    const start = performance.now();
+    await round();
+    samples.push(((performance.now() - start) * 1000) / records);
+  }
+  return samples;
+}
+
+async function benchOne(
+  codec: RecordCodec,
+  backendName: string,
+  options: Required<BenchOptions>,
+): Promise<Row[]> {
+  const { recordsPerRound, rounds, batchSize } = options;
+  const values = await Promise.all(
+    Array.from({ length: recordsPerRound }, () => codec.encode(RECORD, RECORD_KEY)),
+  );
+  if ((await codec.decode(values[0] as string, RECORD_KEY)) !== RECORD) {
+    throw new Error(`${codec.name} on ${backendName} does not round-trip`);
+  }
+  const encode = await measure(rounds, recordsPerRound, async () => {
+    for (let index = 0; index < recordsPerRound; index++) await codec.encode(RECORD, RECORD_KEY);
+  });
+  const decode = await measure(rounds, recordsPerRound, async () => {
+    for (const value of values) await codec.decode(value, RECORD_KEY);
+  });
+  const batch = values.slice(0, batchSize);
+  const decodeBatch = await measure(rounds, batch.length, async () => {
+    await Promise.all(batch.map((value) => codec.decode(value, RECORD_KEY)));
+  });
+  const row = (operation: string, samples: number[]): Row => ({
+    codec: codec.name,
+    backend: backendName,
+    operation,
+    ...summarize(samples),
+  });
+  return [row('encode', encode), row('decode', decode), row(`decode x${batch.length}`, decodeBatch)];
+}
+
+/** Measures encode and decode of a ~300-byte record for each codec on the web and node backends. */
+export async function benchCodecs(options: BenchOptions = {}): Promise<Row[]> {
+  const resolved: Required<BenchOptions> = {
+    recordsPerRound: options.recordsPerRound ?? 2000,
+    rounds: options.rounds ?? 7,
+    batchSize: options.batchSize ?? 1000,
+  };
+  const backends: CryptoBackend[] = [webCryptoBackend, nodeCryptoBackend];
+  const rows: Row[] = [];
+  for (const makeCodec of [gcmCodec, apicrudCodec]) {
+    for (const backend of backends) {
+      rows.push(...(await benchOne(makeCodec(SECRET, { backend }), backend.name, resolved)));
+    }
+  }
+  return rows;
+}
+
+function formatTable(rows: Row[]): string {
+  const header = ['codec', 'backend', 'operation', 'median µs', 'min µs', 'max µs', 'rounds'];
+  const cells = rows.map((row) => [
+    row.codec,
+    row.backend,
+    row.operation,
+    row.medianUs.toFixed(2),
+    row.minUs.toFixed(2),
+    row.maxUs.toFixed(2),
+    String(row.rounds),
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...cells.map((cell) => (cell[column] as string).length)),
+  );
+  const line = (cell: string[]) =>
+    cell.map((text, column) =>
+      column < 3 ? text.padEnd(widths[column] ?? 0) : text.padStart(widths[column] ?? 0),
+    );
+  return [line(header), widths.map((width) => '-'.repeat(width)), ...cells.map(line)]
+    .map((parts) => parts.join('  '))
+    .join('\n');
+}
+
+const invokedPath = process.argv[1];
+if (invokedPath !== undefined && import.meta.url === pathToFileURL(realpathSync(invokedPath)).href) {
+  console.log(`${RECORD.length}-byte record, Node ${process.version}, µs per record\n`);
+  console.log(formatTable(await benchCodecs()));
+}

@@ -1,0 +1,41 @@
+import { RegistryError } from './errors.js';
+import { recordKey } from './record.js';
+import type { Logger } from './runtime.js';
+import type { RecordRef, RegistryStore, StoredRecord } from './store.js';
+
+/**
+ * Core's one wrapper around a store: every call is logged at debug level, and anything a store throws
+ * that is not already a `RegistryError` becomes `store-unavailable` with the original as `cause`.
+ */
+export interface GuardedStore {
+  readonly name: string;
+  put(ref: RecordRef, value: string, ttlMs: number): Promise<void>;
+  delete(ref: RecordRef): Promise<void>;
+  list(namespace: string, service?: string): Promise<StoredRecord[]>;
+}
+
+export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
+  async function call<T>(operation: string, target: string, run: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      const result = await run();
+      logger.debug(`${store.name}.${operation}`, { target, ms: Date.now() - started });
+      return result;
+    } catch (error) {
+      logger.debug(`${store.name}.${operation} failed`, { target, ms: Date.now() - started });
+      if (error instanceof RegistryError) throw error;
+      throw new RegistryError('store-unavailable', `${store.name} store: ${operation} of ${target} failed`, {
+        cause: error,
+      });
+    }
+  }
+  return {
+    name: store.name,
+    put: (ref, value, ttlMs) => call('put', recordKey(ref), () => store.put(ref, value, ttlMs)),
+    delete: (ref) => call('delete', recordKey(ref), () => store.delete(ref)),
+    list: (namespace, service) =>
+      call('list', service === undefined ? `${namespace}:*` : `${namespace}:${service}:*`, () =>
+        store.list(namespace, service),
+      ),
+  };
+}

@@ -1,0 +1,31 @@
+export type {
+  ApicrudCodecOptions,
+  CbcKey,
+  CryptoBackend,
+  GcmCodecOptions,
+  GcmKey,
+  RecordCodec,
+  SecretInput,
+} from './codec/index.js';
+export {
+  apicrudCodec,
+  GCM_MIN_SECRET_LENGTH,
+  gcmCodec,
+  getDefaultCryptoBackend,
+  setDefaultCryptoBackend,
+  webCryptoBackend,
+} from './codec/index.js';
+export type { FindResult, UrlConflict } from './directory.js';
+export { buildUrlMap } from './directory.js';
+export type { RegistryErrorCode } from './errors.js';
+export { isRegistryError, RegistryError } from './errors.js';
+export type { RegisterOptions, RegistryOptions } from './options.js';
+export type { Instance, InstanceInfo, InstanceStatus } from './record.js';
+export { INSTANCE_STATUSES, parseRecord, recordKey, serializeRecord } from './record.js';
+export type { RegistryEvents, RegistryHealth } from './registry.js';
+export { ServiceRegistry } from './registry.js';
+export type { Clock, Logger } from './runtime.js';
+export { silentLogger, systemClock } from './runtime.js';
+export type { RecordRef, RegistryStore, StoreCapabilities, StoredRecord } from './store.js';
+export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';
+export type { WatchOptions } from './watch.js';

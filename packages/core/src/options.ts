@@ -1,0 +1,162 @@
+import type { RecordCodec, SecretInput } from './codec/codec.js';
+import { apicrudCodec, gcmCodec } from './codec/index.js';
+import { RegistryError } from './errors.js';
+import type { InstanceStatus } from './record.js';
+import { type Clock, type Logger, silentLogger, systemClock } from './runtime.js';
+import type { RegistryStore } from './store.js';
+import { assertBaseUrl, assertName, assertSeconds, describe, normalizePublicUrl } from './validate.js';
+
+/** Options of `new ServiceRegistry(...)`. */
+export interface RegistryOptions {
+  /** Where records live (memory, Redis, Upstash, ...). Required. */
+  store: RegistryStore;
+  /** At least 16 characters, or a list (the first encrypts, all decrypt). Required unless `codec` is an object. */
+  secret?: SecretInput;
+  /** Public base URL of this instance, e.g. `https://api.example.com`. Required to `register()`. */
+  publicUrl?: string;
+  /** Path appended to `publicUrl` in the url map, e.g. `/api/v1`. Default `''`. */
+  baseUrl?: string;
+  /** Seconds a record stays alive without a refresh. Default 30 (apicrud mode: 60). */
+  ttl?: number;
+  /** Seconds between refreshes; `ttl` must be at least twice this. Default 10 (apicrud mode: 30). */
+  interval?: number;
+  /** Key prefix separating registries in one store. Default `reg`. */
+  namespace?: string;
+  /** `gcm` (AES-256-GCM, default), `apicrud` (the Python seed's AES-CBC), or a codec object. */
+  codec?: 'gcm' | 'apicrud' | RecordCodec;
+  /**
+   * `apicrud` reads and writes exactly what Python apicrud does: the apicrud codec, ttl 60 s,
+   * interval 30 s, and no conflict report for `metric`. Default `native`.
+   */
+  mode?: 'native' | 'apicrud';
+  /** Fraction by which refresh delays vary at random, so a fleet does not refresh in lockstep. Default 0.1. */
+  jitter?: number;
+  /** Largest encoded record in bytes, refused on write and skipped on read. Default 65536. */
+  maxRecordBytes?: number;
+  /** Resources for which two URLs are not reported as a conflict. Default none (apicrud mode: `metric`). */
+  conflictExempt?: readonly string[];
+  /** Receives debug/info/warn/error lines; never secrets or plaintext records. Default silent. */
+  logger?: Logger;
+  /** Time source and timers. Default the system clock, with `unref`'d timers. */
+  clock?: Clock;
+}
+
+/** Options of `register()`. */
+export interface RegisterOptions {
+  /** The service's name: the middle part of the record key. Required. */
+  serviceName: string;
+  /** Unique per running instance, e.g. the hostname (see `@service-registry/core/node`). Required. */
+  instanceId: string;
+  /** Port the instance listens on, 1 to 65535. Required. */
+  port: number;
+  /** The instance's IPv4 address, or null when unknown. Default null. */
+  ipv4?: string | null;
+  /** String key/values for the instance (version, zone, ...). Default `{}`. */
+  meta?: Record<string, string>;
+  /** Initial status. Default `up`. */
+  status?: InstanceStatus;
+  /**
+   * Start the refresh loop. Default true. Serverless functions pass false and call `update()` once per
+   * invocation or from a schedule.
+   */
+  refresh?: boolean;
+}
+
+export interface ResolvedOptions {
+  store: RegistryStore;
+  codec: RecordCodec;
+  publicUrl: string | undefined;
+  baseUrl: string;
+  ttlMs: number;
+  intervalMs: number;
+  namespace: string;
+  jitter: number;
+  maxRecordBytes: number;
+  conflictExempt: ReadonlySet<string>;
+  logger: Logger;
+  clock: Clock;
+}
+
+function resolveCodec(options: RegistryOptions, mode: 'native' | 'apicrud'): RecordCodec {
+  const codec = options.codec ?? (mode === 'apicrud' ? 'apicrud' : 'gcm');
+  if (typeof codec === 'object' && codec !== null) return codec;
+  if (options.secret === undefined) {
+    throw new RegistryError(
+      'invalid-secret',
+      'secret is required: a string of at least 16 characters, or a list',
+    );
+  }
+  if (codec === 'gcm') return gcmCodec(options.secret);
+  if (codec === 'apicrud') return apicrudCodec(options.secret);
+  throw new RegistryError(
+    'invalid-argument',
+    `codec must be 'gcm', 'apicrud' or a codec object, got ${describe(codec)}`,
+  );
+}
+
+export function resolveOptions(options: RegistryOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new RegistryError('invalid-argument', 'ServiceRegistry needs an options object');
+  }
+  const { store } = options;
+  if (
+    typeof store !== 'object' ||
+    store === null ||
+    typeof store.put !== 'function' ||
+    typeof store.list !== 'function' ||
+    typeof store.delete !== 'function'
+  ) {
+    throw new RegistryError('invalid-argument', 'store must be a RegistryStore (put, delete, list, close)');
+  }
+  const mode = options.mode ?? 'native';
+  if (mode !== 'native' && mode !== 'apicrud') {
+    throw new RegistryError('invalid-argument', `mode must be 'native' or 'apicrud', got ${describe(mode)}`);
+  }
+  const ttl = options.ttl ?? (mode === 'apicrud' ? 60 : 30);
+  const interval = options.interval ?? (mode === 'apicrud' ? 30 : 10);
+  assertSeconds(ttl, 'ttl', 0.1, 31_536_000);
+  assertSeconds(interval, 'interval', 0.05, 15_768_000);
+  if (ttl < 2 * interval) {
+    throw new RegistryError(
+      'invalid-argument',
+      `ttl (${ttl} s) must be at least twice interval (${interval} s), so one lost refresh does not expire the record`,
+    );
+  }
+  const namespace = options.namespace ?? 'reg';
+  assertName(namespace, 'namespace');
+  const baseUrl = options.baseUrl ?? '';
+  assertBaseUrl(baseUrl);
+  const publicUrl = options.publicUrl === undefined ? undefined : normalizePublicUrl(options.publicUrl);
+  const jitter = options.jitter ?? 0.1;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 0.5)) {
+    throw new RegistryError(
+      'invalid-argument',
+      `jitter must be a fraction from 0 to 0.5, got ${describe(jitter)}`,
+    );
+  }
+  const maxRecordBytes = options.maxRecordBytes ?? 65_536;
+  if (typeof maxRecordBytes !== 'number' || !Number.isInteger(maxRecordBytes) || maxRecordBytes < 512) {
+    throw new RegistryError(
+      'invalid-argument',
+      `maxRecordBytes must be an integer of at least 512, got ${describe(maxRecordBytes)}`,
+    );
+  }
+  const conflictExempt = options.conflictExempt ?? (mode === 'apicrud' ? ['metric'] : []);
+  if (!Array.isArray(conflictExempt) || !conflictExempt.every((item) => typeof item === 'string')) {
+    throw new RegistryError('invalid-argument', 'conflictExempt must be an array of resource names');
+  }
+  return {
+    store,
+    codec: resolveCodec(options, mode),
+    publicUrl,
+    baseUrl,
+    ttlMs: ttl * 1000,
+    intervalMs: interval * 1000,
+    namespace,
+    jitter,
+    maxRecordBytes,
+    conflictExempt: new Set(conflictExempt),
+    logger: options.logger ?? silentLogger,
+    clock: options.clock ?? systemClock,
+  };
+}

@@ -1,0 +1,42 @@
+/** Where one record lives: `<namespace>:<service>:<instanceId>`. */
+export interface RecordRef {
+  readonly namespace: string;
+  readonly service: string;
+  readonly instanceId: string;
+}
+
+/** A record as a store returns it: its identity and the opaque (encrypted) value. */
+export interface StoredRecord extends RecordRef {
+  readonly value: string;
+}
+
+/** Optional capabilities a store declares; core never assumes one that is not declared. */
+export interface StoreCapabilities {
+  /** The store pushes change notices (`watch`); without it core polls. */
+  readonly watch: boolean;
+  /** The store expires records itself (Redis `PX`); without it core filters expired records. */
+  readonly nativeExpiry: boolean;
+}
+
+/**
+ * The contract every store implements. Stores throw `RegistryError` (`store-unavailable`,
+ * `store-closed`, `invalid-argument`) and never swallow errors: core decides what a failure means.
+ */
+export interface RegistryStore {
+  /** Short name for logs, e.g. `memory`, `redis`, `upstash`. */
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+  /** Atomic upsert of one record that expires after `ttlMs` milliseconds. One round trip. */
+  put(ref: RecordRef, value: string, ttlMs: number): Promise<void>;
+  /** Removes one record; removing a missing record is not an error. */
+  delete(ref: RecordRef): Promise<void>;
+  /** Live records of one service, or of every service when `service` is omitted. */
+  list(namespace: string, service?: string): Promise<StoredRecord[]>;
+  /**
+   * Calls `onChange(service)` when a record of the namespace is written or deleted.
+   * Resolves to a function that stops watching. Present only when `capabilities.watch`.
+   */
+  watch?(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>>;
+  /** Releases what the store opened (never a client the caller injected). Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,167 @@
+import { RegistryError } from './errors.js';
+
+/** Longest service name, instance id, namespace or endpoint, in characters. */
+export const MAX_NAME_LENGTH = 128;
+/** Most endpoints one record may list. */
+export const MAX_ENDPOINTS = 256;
+/** Most meta entries one record may carry, and their size limits in characters. */
+export const MAX_META_ENTRIES = 64;
+export const MAX_META_KEY_LENGTH = 128;
+export const MAX_META_VALUE_LENGTH = 1024;
+
+// `:` separates key parts, `{}` are Redis Cluster hash tags, `*?[]\` are glob characters in SCAN patterns.
+const FORBIDDEN_NAME_CHARS = /[:{}*?[\]\\\s\p{Cc}]/u;
+
+export type NameKind = 'service name' | 'instance id' | 'namespace' | 'endpoint';
+
+/** Throws `invalid-name` unless `value` can be one part of `<namespace>:<service>:<instanceId>`. */
+export function assertName(value: unknown, kind: NameKind): asserts value is string {
+  if (typeof value !== 'string') {
+    throw new RegistryError('invalid-name', `${kind} must be a string, got ${describe(value)}`);
+  }
+  if (value.length === 0 || value.length > MAX_NAME_LENGTH) {
+    throw new RegistryError(
+      'invalid-name',
+      `${kind} must be 1 to ${MAX_NAME_LENGTH} characters long, got ${value.length}`,
+    );
+  }
+  const bad = FORBIDDEN_NAME_CHARS.exec(value);
+  if (bad) {
+    throw new RegistryError(
+      'invalid-name',
+      `${kind} ${JSON.stringify(value)} contains ${JSON.stringify(bad[0])}; ` +
+        'colons, braces, glob characters (*?[]\\), whitespace and control characters are not allowed',
+    );
+  }
+}
+
+export function isValidName(value: unknown): value is string {
+  try {
+    assertName(value, 'service name');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function assertEndpoints(value: unknown): asserts value is readonly string[] {
+  if (!Array.isArray(value)) {
+    throw new RegistryError(
+      'invalid-argument',
+      `endpoints must be an array of strings, got ${describe(value)}`,
+    );
+  }
+  if (value.length > MAX_ENDPOINTS) {
+    throw new RegistryError(
+      'record-too-large',
+      `a record may list at most ${MAX_ENDPOINTS} endpoints, got ${value.length}`,
+    );
+  }
+  for (const endpoint of value) assertName(endpoint, 'endpoint');
+  if (new Set(value).size !== value.length) {
+    throw new RegistryError('invalid-argument', 'endpoints must not repeat');
+  }
+}
+
+export function assertPort(value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new RegistryError(
+      'invalid-argument',
+      `port must be an integer from 1 to 65535, got ${describe(value)}`,
+    );
+  }
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function assertIpv4(value: unknown): asserts value is string | null {
+  if (value === null) return;
+  if (typeof value !== 'string' || !IPV4.test(value)) {
+    throw new RegistryError(
+      'invalid-argument',
+      `ipv4 must be a dotted-quad address like 10.0.0.7 or null, got ${describe(value)}`,
+    );
+  }
+}
+
+/** Throws unless `value` is an absolute http(s) URL; returns it without a trailing slash. */
+export function normalizePublicUrl(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) {
+    throw new RegistryError(
+      'invalid-argument',
+      `publicUrl must be an absolute http(s) URL of at most 2048 characters, got ${describe(value)}`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (cause) {
+    throw new RegistryError('invalid-argument', `publicUrl ${JSON.stringify(value)} is not a URL`, { cause });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RegistryError('invalid-argument', `publicUrl must use http or https, got ${url.protocol}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+export function assertBaseUrl(value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length > 512 || /[\s\p{Cc}]/u.test(value)) {
+    throw new RegistryError(
+      'invalid-argument',
+      `baseUrl must be a path string of at most 512 characters without whitespace, got ${describe(value)}`,
+    );
+  }
+}
+
+export function assertMeta(value: unknown): asserts value is Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RegistryError('invalid-argument', `meta must be an object of strings, got ${describe(value)}`);
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_META_ENTRIES) {
+    throw new RegistryError(
+      'record-too-large',
+      `meta may have at most ${MAX_META_ENTRIES} entries, got ${entries.length}`,
+    );
+  }
+  for (const [key, item] of entries) {
+    if (key.length === 0 || key.length > MAX_META_KEY_LENGTH) {
+      throw new RegistryError(
+        'invalid-argument',
+        `meta keys must be 1 to ${MAX_META_KEY_LENGTH} characters long`,
+      );
+    }
+    if (typeof item !== 'string' || item.length > MAX_META_VALUE_LENGTH) {
+      throw new RegistryError(
+        'invalid-argument',
+        `meta.${key} must be a string of at most ${MAX_META_VALUE_LENGTH} characters, got ${describe(item)}`,
+      );
+    }
+  }
+}
+
+/** Throws unless `value` is a finite number of seconds within `[min, max]`. */
+export function assertSeconds(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new RegistryError(
+      'invalid-argument',
+      `${name} must be a number of seconds from ${min} to ${max}, got ${describe(value)}`,
+    );
+  }
+}
+
+/** A short description of a bad value for error messages; never the value of a secret. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string')
+    return value.length > 64 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'undefined')
+    return String(value);
+  return `a value of type ${typeof value}`;
+}

@@ -1,0 +1,122 @@
+import {
+  type Clock,
+  type RecordRef,
+  RegistryError,
+  type RegistryStore,
+  type StoredRecord,
+  systemClock,
+} from '@service-registry/core';
+
+/** Options of `memoryStore()`. */
+export interface MemoryStoreOptions {
+  /** Time source for expiry. Default the system clock, which follows vitest/jest fake timers. */
+  clock?: Pick<Clock, 'now'>;
+}
+
+export interface MemoryStore extends RegistryStore {
+  /** Removes every record: what a store restart or `FLUSHALL` does, for tests. */
+  clear(): void;
+  /** Writes a raw value as-is, bypassing the registry: for tests of bad records. */
+  putRaw(ref: RecordRef, value: string, ttlMs: number): void;
+  /** Number of records held, expired ones not yet collected included. */
+  readonly size: number;
+}
+
+interface Entry {
+  readonly ref: RecordRef;
+  readonly value: string;
+  readonly expiresAt: number;
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** An in-process store for tests and single-process use. Records expire lazily, on read. */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const clock = options.clock ?? systemClock;
+  // namespace -> service -> instanceId -> entry: listing one service never walks the others.
+  const namespaces = new Map<string, Map<string, Map<string, Entry>>>();
+  const watchers = new Map<string, Set<(service: string) => void>>();
+  let closed = false;
+
+  const assertOpen = (operation: string): void => {
+    if (closed) throw new RegistryError('store-closed', `memory store: ${operation} after close()`);
+  };
+  const notify = (namespace: string, service: string): void => {
+    for (const listener of watchers.get(namespace) ?? []) queueMicrotask(() => listener(service));
+  };
+  const write = (ref: RecordRef, value: string, ttlMs: number): void => {
+    if (typeof value !== 'string')
+      throw new RegistryError('invalid-argument', 'memory store: value must be a string');
+    if (!(ttlMs > 0))
+      throw new RegistryError('invalid-argument', `memory store: ttlMs must be positive, got ${ttlMs}`);
+    const services = getOrCreate(namespaces, ref.namespace, () => new Map<string, Map<string, Entry>>());
+    const instances = getOrCreate(services, ref.service, () => new Map<string, Entry>());
+    instances.set(ref.instanceId, { ref: { ...ref }, value, expiresAt: clock.now() + ttlMs });
+    notify(ref.namespace, ref.service);
+  };
+  const collect = (instances: Map<string, Entry>, now: number, into: StoredRecord[]): void => {
+    for (const [id, entry] of instances) {
+      if (entry.expiresAt <= now) instances.delete(id);
+      else into.push({ ...entry.ref, value: entry.value });
+    }
+  };
+
+  return {
+    name: 'memory',
+    capabilities: { watch: true, nativeExpiry: true },
+    async put(ref, value, ttlMs) {
+      assertOpen('put');
+      write(ref, value, ttlMs);
+    },
+    async delete(ref) {
+      assertOpen('delete');
+      const removed = namespaces.get(ref.namespace)?.get(ref.service)?.delete(ref.instanceId);
+      if (removed) notify(ref.namespace, ref.service);
+    },
+    async list(namespace, service) {
+      assertOpen('list');
+      const now = clock.now();
+      const services = namespaces.get(namespace);
+      const records: StoredRecord[] = [];
+      if (!services) return records;
+      if (service !== undefined) {
+        const instances = services.get(service);
+        if (instances) collect(instances, now, records);
+      } else {
+        for (const instances of services.values()) collect(instances, now, records);
+      }
+      return records;
+    },
+    async watch(namespace, onChange) {
+      assertOpen('watch');
+      const set = getOrCreate(watchers, namespace, () => new Set<(service: string) => void>());
+      set.add(onChange);
+      return async () => {
+        set.delete(onChange);
+      };
+    },
+    async close() {
+      closed = true;
+      watchers.clear();
+    },
+    clear() {
+      namespaces.clear();
+    },
+    putRaw(ref, value, ttlMs) {
+      write(ref, value, ttlMs);
+    },
+    get size() {
+      let count = 0;
+      for (const services of namespaces.values())
+        for (const instances of services.values()) count += instances.size;
+      return count;
+    },
+  } satisfies MemoryStore;
+}

@@ -1,0 +1,20 @@
+import { runRegistryScenarios, runStoreConformance } from '@service-registry/test-suite';
+import { memoryStore } from '../src/index.js';
+
+let now = Date.parse('2026-11-26T12:00:00Z');
+const manualClock = { now: () => now };
+
+runStoreConformance('memory (manual clock)', {
+  createStore: () => memoryStore({ clock: manualClock }),
+  capabilities: { watch: true, nativeExpiry: true },
+  advanceTime: async (ms) => {
+    now += ms;
+  },
+});
+
+runStoreConformance('memory (system clock)', {
+  createStore: () => memoryStore(),
+  capabilities: { watch: true, nativeExpiry: true },
+});
+
+runRegistryScenarios('memory', { createStore: () => memoryStore() });

@@ -1,0 +1,207 @@
+import {
+  isRegistryError,
+  type RecordRef,
+  type RegistryStore,
+  type StoreCapabilities,
+} from '@service-registry/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { asciiValue, randomNamespace, sleep, WrittenRecords } from './helpers.js';
+
+/** Options of `runStoreConformance`. */
+export interface StoreConformanceOptions {
+  /** Makes a store for the suite; the suite closes it. Called once per `describe` and for the close test. */
+  createStore(): Promise<RegistryStore> | RegistryStore;
+  /** Capabilities the suite expects the store to declare. Default: whatever the store declares. */
+  capabilities?: Partial<StoreCapabilities>;
+  /** A fresh namespace per test. Default `randomNamespace()`. */
+  namespace?: () => string;
+  /** Waits `ms` of store time: real sleep by default; a fake clock's `advance` for in-memory stores. */
+  advanceTime?: (ms: number) => Promise<void>;
+  /** TTL used in expiry tests, in ms. Default 300. */
+  shortTtlMs?: number;
+}
+
+const LONG_TTL_MS = 60_000;
+
+/** The store contract, as vitest tests. Every store's test file calls this once with a factory. */
+export function runStoreConformance(label: string, options: StoreConformanceOptions): void {
+  const nextNamespace = options.namespace ?? (() => randomNamespace('conf'));
+  const advance = options.advanceTime ?? sleep;
+  const shortTtl = options.shortTtlMs ?? 300;
+
+  describe(`${label}: store conformance`, () => {
+    let store: RegistryStore;
+    let ns: string;
+    const written = new WrittenRecords();
+    const ref = (service: string, instanceId: string, namespace = ns): RecordRef =>
+      written.add({ namespace, service, instanceId });
+    const ids = (records: readonly RecordRef[]) =>
+      records.map((record) => `${record.service}:${record.instanceId}`).sort();
+
+    beforeAll(async () => {
+      store = await options.createStore();
+    });
+    afterEach(async () => {
+      await written.cleanUp(store);
+      ns = nextNamespace();
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+    ns = nextNamespace();
+
+    it('declares its name and capabilities', () => {
+      expect(typeof store.name).toBe('string');
+      expect(typeof store.capabilities.watch).toBe('boolean');
+      expect(typeof store.capabilities.nativeExpiry).toBe('boolean');
+      for (const [capability, expected] of Object.entries(options.capabilities ?? {})) {
+        expect(store.capabilities[capability as keyof StoreCapabilities], capability).toBe(expected);
+      }
+      // A capability is either declared and implemented, or absent: never faked.
+      expect(typeof store.watch === 'function').toBe(store.capabilities.watch);
+    });
+
+    it('lists nothing in an empty namespace', async () => {
+      expect(await store.list(ns)).toEqual([]);
+      expect(await store.list(ns, 'nothing')).toEqual([]);
+    });
+
+    it('puts and lists a record with its identity and value', async () => {
+      await store.put(ref('account', 'i-1'), 'value-1', LONG_TTL_MS);
+      expect(await store.list(ns, 'account')).toEqual([
+        { namespace: ns, service: 'account', instanceId: 'i-1', value: 'value-1' },
+      ]);
+    });
+
+    it('upserts: a second put replaces the value', async () => {
+      await store.put(ref('account', 'i-1'), 'first', LONG_TTL_MS);
+      await store.put(ref('account', 'i-1'), 'second', LONG_TTL_MS);
+      const records = await store.list(ns, 'account');
+      expect(records.map((record) => record.value)).toEqual(['second']);
+    });
+
+    it('lists one service, or every service of the namespace', async () => {
+      await store.put(ref('account', 'a-1'), 'v', LONG_TTL_MS);
+      await store.put(ref('account', 'a-2'), 'v', LONG_TTL_MS);
+      await store.put(ref('billing', 'b-1'), 'v', LONG_TTL_MS);
+      await store.put(ref('accounts', 'c-1'), 'v', LONG_TTL_MS);
+      expect(ids(await store.list(ns, 'account'))).toEqual(['account:a-1', 'account:a-2']);
+      expect(ids(await store.list(ns, 'billing'))).toEqual(['billing:b-1']);
+      expect(ids(await store.list(ns))).toEqual([
+        'account:a-1',
+        'account:a-2',
+        'accounts:c-1',
+        'billing:b-1',
+      ]);
+    });
+
+    it('keeps namespaces apart', async () => {
+      const other = nextNamespace();
+      await store.put(ref('account', 'i-1'), 'mine', LONG_TTL_MS);
+      await store.put(ref('account', 'i-1', other), 'theirs', LONG_TTL_MS);
+      expect((await store.list(ns)).map((record) => record.value)).toEqual(['mine']);
+      await store.delete({ namespace: other, service: 'account', instanceId: 'i-1' });
+      expect((await store.list(ns)).map((record) => record.value)).toEqual(['mine']);
+      expect(await store.list(other)).toEqual([]);
+    });
+
+    it('keeps names with dots, dashes, @ and non-ASCII letters exactly', async () => {
+      await store.put(ref('svc.v2-beta', 'pod-7f9c.zone-a@node_3'), 'v', LONG_TTL_MS);
+      await store.put(ref('dienst-ü', 'instanz-ß'), 'v', LONG_TTL_MS);
+      expect(ids(await store.list(ns))).toEqual(['dienst-ü:instanz-ß', 'svc.v2-beta:pod-7f9c.zone-a@node_3']);
+    });
+
+    it('deletes, and deleting a missing record is not an error', async () => {
+      await store.put(ref('account', 'i-1'), 'v', LONG_TTL_MS);
+      await store.put(ref('account', 'i-2'), 'v', LONG_TTL_MS);
+      await store.delete({ namespace: ns, service: 'account', instanceId: 'i-1' });
+      expect(ids(await store.list(ns))).toEqual(['account:i-2']);
+      await store.delete({ namespace: ns, service: 'account', instanceId: 'i-1' });
+      await store.delete({ namespace: ns, service: 'never', instanceId: 'written' });
+      expect(ids(await store.list(ns))).toEqual(['account:i-2']);
+    });
+
+    it('keeps values byte for byte, up to 64 KiB', async () => {
+      const printable = Array.from({ length: 95 }, (_, index) => String.fromCharCode(32 + index)).join('');
+      const values = [printable, asciiValue(64 * 1024), `g1.AbCdEf12.${asciiValue(500, 7)}`, 'ünïcode ✓ 🚀'];
+      await Promise.all(
+        values.map((value, index) => store.put(ref('bytes', `v-${index}`), value, LONG_TTL_MS)),
+      );
+      const records = await store.list(ns, 'bytes');
+      const byId = new Map(records.map((record) => [record.instanceId, record.value]));
+      values.forEach((value, index) => {
+        expect(byId.get(`v-${index}`)?.length, `value ${index}`).toBe(value.length);
+        expect(byId.get(`v-${index}`) === value, `value ${index} identical`).toBe(true);
+      });
+    });
+
+    it('lists every one of 100 concurrent writers', async () => {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, index) =>
+          store.put(ref('fleet', `i-${index}`), `v-${index}`, LONG_TTL_MS),
+        ),
+      );
+      const records = await store.list(ns, 'fleet');
+      expect(records).toHaveLength(100);
+      expect(new Set(records.map((record) => record.value)).size).toBe(100);
+    });
+
+    describe.runIf(options.capabilities?.nativeExpiry ?? true)('expiry', () => {
+      it('a record vanishes after its ttl', async () => {
+        await store.put(ref('short', 'i-1'), 'v', shortTtl);
+        await store.put(ref('short', 'i-2'), 'v', LONG_TTL_MS);
+        expect(ids(await store.list(ns, 'short'))).toEqual(['short:i-1', 'short:i-2']);
+        await advance(shortTtl * 2);
+        expect(ids(await store.list(ns, 'short'))).toEqual(['short:i-2']);
+        expect(ids(await store.list(ns))).toEqual(['short:i-2']);
+      });
+
+      it('a refresh extends the ttl', async () => {
+        await store.put(ref('short', 'i-1'), 'v1', shortTtl);
+        await advance(shortTtl * 0.6);
+        await store.put(ref('short', 'i-1'), 'v2', shortTtl);
+        await advance(shortTtl * 0.6);
+        expect((await store.list(ns, 'short')).map((record) => record.value)).toEqual(['v2']);
+        await advance(shortTtl * 1.2);
+        expect(await store.list(ns, 'short')).toEqual([]);
+      });
+    });
+
+    describe.runIf(options.capabilities?.watch ?? true)('watch', () => {
+      it('notifies writes and deletes of the namespace, and stops when asked', async () => {
+        if (!store.capabilities.watch || !store.watch) return expect(store.watch).toBeUndefined();
+        const seen: string[] = [];
+        const stop = await store.watch(ns, (service) => seen.push(service));
+        await store.put(ref('watched', 'i-1'), 'v', LONG_TTL_MS);
+        await store.put(ref('other', 'i-1', nextNamespace()), 'v', LONG_TTL_MS);
+        await store.delete({ namespace: ns, service: 'watched', instanceId: 'i-1' });
+        for (let waited = 0; seen.length < 2 && waited < 2000; waited += 20) await sleep(20);
+        expect(seen).toEqual(['watched', 'watched']);
+        await stop();
+        await store.put(ref('watched', 'i-2'), 'v', LONG_TTL_MS);
+        await sleep(100);
+        expect(seen).toHaveLength(2);
+      });
+    });
+  });
+
+  describe(`${label}: after close`, () => {
+    it('every call rejects with a store-closed RegistryError, and close is idempotent', async () => {
+      const store = await options.createStore();
+      await store.close();
+      await store.close();
+      const target = { namespace: nextNamespace(), service: 'account', instanceId: 'i-1' };
+      for (const call of [
+        () => store.put(target, 'v', 1000),
+        () => store.delete(target),
+        () => store.list('ns'),
+      ]) {
+        const error = await call().then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(isRegistryError(error, 'store-closed'), String(error)).toBe(true);
+      }
+    });
+  });
+}
