@@ -9,5 +9,8 @@ export const sharedConfig = defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     retry: process.env.CI === 'true' ? 1 : 0,
+    // The JSON report feeds the repo-wide summary line that `pnpm test` prints at the end.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.test-results/vitest.json' },
   },
 });

@@ -276,17 +276,25 @@ export class ServiceRegistry {
     this.#events.emit('deregistered', { name: instance.name, id: instance.id });
   }
 
-  /** Stops the loop and watchers and deregisters. The store stays open: it belongs to the caller. */
-  async close(): Promise<void> {
+  /**
+   * Stops the loop and watchers and deregisters. With `{ deregister: false }` the record is left to
+   * expire after its ttl instead (a hand-over, or a test that simulates a crash). The store stays open:
+   * it belongs to the caller.
+   */
+  async close(options: { deregister?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#loop.stop();
     await Promise.allSettled([...this.#watchers].map((unwatch) => unwatch()));
-    try {
-      await this.deregister();
-    } catch (error) {
-      this.#options.logger.warn('deregister on close failed; the record expires with its ttl', {
-        error: String(error),
-      });
+    if (options.deregister === false) {
+      await this.#writes;
+    } else {
+      try {
+        await this.deregister();
+      } catch (error) {
+        this.#options.logger.warn('deregister on close failed; the record expires with its ttl', {
+          error: String(error),
+        });
+      }
     }
     this.#closed = true;
   }
