@@ -1,0 +1,31 @@
+export type { DirectoryOptions, ListServiceCallOptions, ScriptCall } from './calls.js';
+export {
+  deleteCall,
+  listServiceCall,
+  listServicesCall,
+  parseRecords,
+  parseServices,
+  putCall,
+  scriptArguments,
+  touchServiceCall,
+  ttlArgument,
+} from './calls.js';
+export {
+  changesChannel,
+  indexKey,
+  isLiveEntry,
+  recordKey,
+  recordKeyPrefix,
+  servicesKey,
+} from './keys.js';
+export type { RedisScript } from './scripts.js';
+export {
+  deleteScript,
+  listServiceScript,
+  listServicesScript,
+  putScript,
+  scripts,
+  touchServiceScript,
+} from './scripts.js';
+export { sha1Hex } from './sha1.js';
+export { keySlot } from './slot.js';

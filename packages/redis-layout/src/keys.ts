@@ -1,0 +1,59 @@
+import type { RecordRef } from '@service-registry/core';
+
+/*
+ * The native layout, for a namespace `ns` and a service `svc` (names never contain `:`, `{` or `}`):
+ *
+ *   ns:{svc}:<instanceId>  string  the record (the codec's ciphertext), expiring with PX ttl
+ *   ns:index:{svc}         zset    instanceId -> expiry in ms (Redis server clock); the per-service index
+ *   ns:services            zset    service -> latest expiry written for it; the namespace's directory
+ *   ns:changes             channel PUBLISH <service> on every put, and on a delete that removed something
+ *
+ * Record and index share the hash tag `{svc}`: each per-service script touches one slot, and a
+ * service lives on one Redis Cluster node. The directory lives in another slot. On a single Redis the
+ * put and delete scripts maintain it in the same call; on a Cluster the store sends
+ * `touchServiceCall` beside each put, and a deleted service's entry expires instead of being removed.
+ *
+ * Costs: put = 1 script (Cluster: 2, sent together); list(ns, svc) = 1 script; list(ns) = the
+ * directory script, then one pipeline of per-service scripts (Cluster: one per node, in parallel);
+ * delete = 1 script. Nothing scans the keyspace.
+ *
+ * Expiries are always computed from `redis.call('TIME')` on the node that holds the key, never from a
+ * client's clock: clients drift, a node agrees with itself. (Core separately drops records whose own
+ * `expires_at` has passed.) Scripts prune expired index and directory entries before every read and
+ * write, the zsets themselves carry a TTL at least as long as their longest entry, and a directory
+ * entry's score is the latest expiry of any record of its service, so pruning it by score never hides
+ * a live record. Nothing grows without bound.
+ */
+
+/** `ns:{svc}:` — the record keys of one service are this prefix plus the instance id. */
+export function recordKeyPrefix(namespace: string, service: string): string {
+  return `${namespace}:{${service}}:`;
+}
+
+/** `ns:{svc}:<instanceId>` — one record. */
+export function recordKey(ref: RecordRef): string {
+  return `${recordKeyPrefix(ref.namespace, ref.service)}${ref.instanceId}`;
+}
+
+/** `ns:index:{svc}` — the live instance ids of one service, scored by expiry. */
+export function indexKey(namespace: string, service: string): string {
+  return `${namespace}:index:{${service}}`;
+}
+
+/** `ns:services` — the services of a namespace, scored by the latest expiry written for each. */
+export function servicesKey(namespace: string): string {
+  return `${namespace}:services`;
+}
+
+/** `ns:changes` — the channel that carries change notices (the service name) of a namespace. */
+export function changesChannel(namespace: string): string {
+  return `${namespace}:changes`;
+}
+
+/**
+ * The prune rule: an index or directory entry is live while its expiry is after the server's now.
+ * Scripts apply it with `ZREMRANGEBYSCORE key -inf <now>` before every read and write.
+ */
+export function isLiveEntry(expiresAtMs: number, nowMs: number): boolean {
+  return expiresAtMs > nowMs;
+}

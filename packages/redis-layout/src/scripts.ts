@@ -1,0 +1,124 @@
+import { sha1Hex } from './sha1.js';
+
+/** A Lua script and the name Redis knows it by (`EVALSHA <sha1>`). */
+export interface RedisScript {
+  /** Short name for logs and errors, e.g. `put`. */
+  readonly name: string;
+  /** The Lua source, sent with `EVAL` (or `SCRIPT LOAD`) when the server answers NOSCRIPT. */
+  readonly source: string;
+  /** Lowercase hex SHA-1 of `source`, as `SCRIPT LOAD` returns it. */
+  readonly sha1: string;
+}
+
+// Every script reads the time from the node that holds its keys, so expiries and pruning compare
+// numbers from one clock. Milliseconds since the epoch stay exact in Lua's doubles.
+const NOW = `local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`;
+
+// The directory entry keeps the latest expiry written for a service, so pruning it by score never
+// drops a service that still has a live record. The zset itself lives at least as long as that.
+const TOUCH_DIRECTORY = `local function touchDirectory(key, service, expiresAt, ttl)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if tonumber(redis.call('ZSCORE', key, service) or '0') < expiresAt then
+    redis.call('ZADD', key, expiresAt, service)
+  end
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
+`;
+
+const define = (name: string, body: string): RedisScript => {
+  const source = `-- @service-registry/redis-layout ${name} v1\n${body}`;
+  return { name, source, sha1: sha1Hex(source) };
+};
+
+/**
+ * A refresh. KEYS: record, index, [directory]. ARGV: value, ttl ms, instance id, channel, service.
+ * Writes the record with PX, prunes and updates the index, updates the directory when given (single
+ * Redis), publishes the service name.
+ */
+export const putScript: RedisScript = define(
+  'put',
+  `${NOW}${TOUCH_DIRECTORY}local ttl = tonumber(ARGV[2])
+local expiresAt = now + ttl
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], expiresAt, ARGV[3])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+if KEYS[3] then touchDirectory(KEYS[3], ARGV[5], expiresAt, ttl) end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`,
+);
+
+/** The directory half of a refresh on Redis Cluster. KEYS: directory. ARGV: ttl ms, service. */
+export const touchServiceScript: RedisScript = define(
+  'touch-service',
+  `${NOW}${TOUCH_DIRECTORY}local ttl = tonumber(ARGV[1])
+touchDirectory(KEYS[1], ARGV[2], now + ttl, ttl)
+return 1
+`,
+);
+
+/**
+ * A deregistration. KEYS: record, index, [directory]. ARGV: instance id, channel, service. Drops the
+ * service from the directory when given (single Redis) and its index is gone; publishes only when
+ * something was removed; returns how many keys and entries were.
+ */
+export const deleteScript: RedisScript = define(
+  'delete',
+  `local removed = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
+if KEYS[3] and redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+if removed > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return removed
+`,
+);
+
+/**
+ * The live records of one service. KEYS: index. ARGV: record key prefix. Prunes expired entries and
+ * entries whose record is gone (evicted, deleted by hand), then returns `{id, value, id, value, ...}`.
+ * Record keys are built here from the index, in the index's slot thanks to the shared hash tag; MGET
+ * and ZREM go in chunks because Lua's unpack is limited to a few thousand values.
+ */
+export const listServiceScript: RedisScript = define(
+  'list-service',
+  `${NOW}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local reply, gone = {}, {}
+for first = 1, #ids, 512 do
+  local keys = {}
+  for position = first, math.min(first + 511, #ids) do keys[#keys + 1] = ARGV[1] .. ids[position] end
+  local values = redis.call('MGET', unpack(keys))
+  for offset = 1, #keys do
+    local id = ids[first + offset - 1]
+    if values[offset] then
+      reply[#reply + 1] = id
+      reply[#reply + 1] = values[offset]
+    else
+      gone[#gone + 1] = id
+    end
+  end
+end
+for first = 1, #gone, 512 do
+  redis.call('ZREM', KEYS[1], unpack(gone, first, math.min(first + 511, #gone)))
+end
+return reply
+`,
+);
+
+/** The services of a namespace that may have live records. KEYS: directory. Prunes, then lists. */
+export const listServicesScript: RedisScript = define(
+  'list-services',
+  `${NOW}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`,
+);
+
+/** Every script of the layout, e.g. to `SCRIPT LOAD` them ahead of time. */
+export const scripts: readonly RedisScript[] = [
+  putScript,
+  touchServiceScript,
+  deleteScript,
+  listServiceScript,
+  listServicesScript,
+];

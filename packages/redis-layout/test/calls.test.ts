@@ -1,0 +1,119 @@
+import { isRegistryError } from '@service-registry/core';
+import { describe, expect, it } from 'vitest';
+import {
+  changesChannel,
+  deleteCall,
+  indexKey,
+  isLiveEntry,
+  listServiceCall,
+  listServicesCall,
+  parseRecords,
+  parseServices,
+  putCall,
+  recordKey,
+  scriptArguments,
+  servicesKey,
+  touchServiceCall,
+  ttlArgument,
+} from '../src/index.js';
+
+const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
+
+const errorOf = (action: () => unknown): unknown => {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
+describe('key layout', () => {
+  it('names keys <namespace>:{<service>}:<instanceId> plus an index, a directory and a channel', () => {
+    expect(recordKey(ref)).toBe('reg:{api}:pod-1');
+    expect(indexKey('reg', 'api')).toBe('reg:index:{api}');
+    expect(servicesKey('reg')).toBe('reg:services');
+    expect(changesChannel('reg')).toBe('reg:changes');
+  });
+
+  it('treats an entry as live until its expiry, not at it', () => {
+    expect(isLiveEntry(1001, 1000)).toBe(true);
+    expect(isLiveEntry(1000, 1000)).toBe(false);
+  });
+});
+
+describe('script calls', () => {
+  it('a put declares record, index and (on a single Redis) the directory', () => {
+    const call = putCall(ref, 'value', 1500.2);
+    expect(call.script.name).toBe('put');
+    expect(call.keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}', 'reg:services']);
+    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api']);
+    expect(scriptArguments(call)).toEqual([3, ...call.keys, ...call.args]);
+    expect(putCall(ref, 'value', 1000, { directory: false }).keys).toHaveLength(2);
+    expect(touchServiceCall('reg', 'api', 1000)).toMatchObject({
+      keys: ['reg:services'],
+      args: ['1000', 'api'],
+    });
+  });
+
+  it('a delete and the lists declare keys of one slot each', () => {
+    expect(deleteCall(ref).keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}', 'reg:services']);
+    expect(deleteCall(ref, { directory: false }).keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}']);
+    expect(listServiceCall('reg', 'api')).toMatchObject({ keys: ['reg:index:{api}'], args: ['reg:{api}:'] });
+    expect(listServiceCall('reg', 'api', { keyPrefix: 'app:' }).args).toEqual(['app:reg:{api}:']);
+    expect(listServicesCall('reg').keys).toEqual(['reg:services']);
+  });
+
+  it('refuses names that would break the layout, and bad ttls', () => {
+    for (const service of ['a:b', '{api}', 'a*', 'a b', '', 'x'.repeat(129)]) {
+      expect(
+        isRegistryError(
+          errorOf(() => putCall({ ...ref, service }, 'v', 1000)),
+          'invalid-name',
+        ),
+        service,
+      ).toBe(true);
+    }
+    for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(
+        isRegistryError(
+          errorOf(() => ttlArgument(ttl)),
+          'invalid-argument',
+        ),
+        String(ttl),
+      ).toBe(true);
+    }
+    expect(
+      isRegistryError(
+        errorOf(() => putCall(ref, 42 as unknown as string, 1000)),
+        'invalid-argument',
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('reply parsers', () => {
+  it('reads {id, value, ...} into records and service lists', () => {
+    expect(parseRecords('reg', 'api', ['pod-1', 'v1', 'pod-2', 'v2'])).toEqual([
+      { namespace: 'reg', service: 'api', instanceId: 'pod-1', value: 'v1' },
+      { namespace: 'reg', service: 'api', instanceId: 'pod-2', value: 'v2' },
+    ]);
+    expect(parseRecords('reg', 'api', [])).toEqual([]);
+    expect(parseServices(['api', 42])).toEqual(['api', '42']);
+  });
+
+  it('reports a reply of the wrong shape as store-unavailable', () => {
+    expect(
+      isRegistryError(
+        errorOf(() => parseRecords('reg', 'api', 'OK')),
+        'store-unavailable',
+      ),
+    ).toBe(true);
+    expect(
+      isRegistryError(
+        errorOf(() => parseServices([null])),
+        'store-unavailable',
+      ),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,13 @@
+export type { RedisCluster, RedisClusterOptions } from './cluster.js';
+export { startRedisCluster } from './cluster.js';
+export type { FindRedisOptions, FoundRedis } from './find-redis.js';
+export { findRedis } from './find-redis.js';
+export { deleteNamespace, escapeGlob, randomNamespace } from './namespace.js';
+export { freePort } from './processes.js';
+export { sendCommand, waitForPing } from './resp.js';
+export type { RedisServer, RedisServerOptions } from './server.js';
+export { startRedisServer } from './server.js';
+export type { CommandCount, InfoClient } from './stats.js';
+export { commandStats, countCommands } from './stats.js';
+export type { ClientTrace, TraceableClient } from './trace.js';
+export { traceClient } from './trace.js';
