@@ -1,0 +1,127 @@
+import { assertName, type RecordRef, type RegistryStore, type StoredRecord } from '@service-registry/core';
+import {
+  deleteCall,
+  listServiceCall,
+  listServicesCall,
+  parseRecords,
+  parseServices,
+  putCall,
+  touchServiceCall,
+} from '@service-registry/redis-layout';
+import type { RedisOptions } from 'ioredis';
+import { openConnection, type RedisClientLike } from './client.js';
+import { closedError, storeError } from './errors.js';
+import { runScript, runScripts } from './run-scripts.js';
+import { createWatchHub } from './watch.js';
+
+/** `redisStore({ client })`: a connection the caller owns, opened and closed by the caller. */
+export interface RedisStoreClientOptions {
+  /**
+   * An ioredis `Redis` (standalone or Sentinel) or `Cluster`. The store never closes it. For fast
+   * failures during an outage give it the settings of `ownedConnectionDefaults` (at least
+   * `maxRetriesPerRequest: 1` and a `commandTimeout`); ioredis' own defaults queue commands and
+   * retry for a long time before an operation fails.
+   */
+  client: RedisClientLike;
+}
+
+/**
+ * `redisStore({ url, ...options })`: the store opens, owns and closes the connection. Options are
+ * ioredis `RedisOptions` (host, port, sentinels, tls, ...) over `ownedConnectionDefaults`.
+ */
+export type RedisStoreUrlOptions = RedisOptions & {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://...`. Default: ioredis' host/port options. */
+  url?: string;
+  client?: undefined;
+};
+
+export type RedisStoreOptions = RedisStoreClientOptions | RedisStoreUrlOptions;
+
+/**
+ * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
+ * the keys). A refresh and `list(ns, service)` are one script call each; `list(ns)` is two round trips.
+ */
+export function redisStore(options: RedisStoreOptions) {
+  const owned = options.client === undefined;
+  let client: RedisClientLike;
+  if (options.client === undefined) {
+    const { url, client: _none, ...connectionOptions } = options;
+    client = openConnection(url, connectionOptions);
+  } else {
+    client = options.client;
+  }
+  const cluster = client.isCluster === true;
+  const keyPrefix = client.options?.keyPrefix ?? '';
+  const notices = createWatchHub(client);
+  let closed = false;
+
+  async function attempt<T>(operation: string, action: () => Promise<T>): Promise<T> {
+    if (closed) throw closedError(operation);
+    try {
+      return await action();
+    } catch (error) {
+      throw storeError(operation, error);
+    }
+  }
+
+  const listService = async (namespace: string, service: string): Promise<StoredRecord[]> =>
+    parseRecords(
+      namespace,
+      service,
+      await runScript(client, listServiceCall(namespace, service, { keyPrefix })),
+    );
+
+  const store = {
+    name: 'redis',
+    capabilities: { watch: true, nativeExpiry: true },
+
+    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
+      return attempt('put', async () => {
+        if (!cluster) {
+          await runScript(client, putCall(ref, value, ttlMs));
+          return;
+        }
+        // The directory lives in another slot: same round trip, another command.
+        await Promise.all([
+          runScript(client, putCall(ref, value, ttlMs, { directory: false })),
+          runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs)),
+        ]);
+      });
+    },
+
+    delete(ref: RecordRef): Promise<void> {
+      return attempt('delete', async () => {
+        await runScript(client, deleteCall(ref, { directory: !cluster }));
+      });
+    },
+
+    list(namespace: string, service?: string): Promise<StoredRecord[]> {
+      return attempt('list', async () => {
+        if (service !== undefined) return listService(namespace, service);
+        const services = parseServices(await runScript(client, listServicesCall(namespace)));
+        const calls = services.map((name) => listServiceCall(namespace, name, { keyPrefix }));
+        const replies = await runScripts(client, calls);
+        return services.flatMap((name, index) => parseRecords(namespace, name, replies[index]));
+      });
+    },
+
+    watch(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>> {
+      return attempt('watch', async () => {
+        assertName(namespace, 'namespace');
+        const stop = await notices.watch(namespace, onChange);
+        return () => stop().catch((error: unknown) => Promise.reject(storeError('unwatch', error)));
+      });
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      notices.close();
+      if (owned) await client.quit().catch(() => client.disconnect());
+    },
+  } satisfies RegistryStore;
+  return store;
+}
+
+/** The store `redisStore` returns: a `RegistryStore` with `watch`. */
+export type RedisStore = ReturnType<typeof redisStore>;

@@ -1,0 +1,72 @@
+import { changesChannel } from '@service-registry/redis-layout';
+import type { RedisClientLike, RedisSubscriberLike } from './client.js';
+
+type Listener = (service: string) => void;
+
+interface Subscription {
+  readonly listeners: Set<Listener>;
+  readonly subscribed: Promise<unknown>;
+}
+
+/** Change notices for the store: one subscriber connection (a `duplicate()`), one SUBSCRIBE per namespace. */
+export interface WatchHub {
+  watch(namespace: string, onChange: Listener): Promise<() => Promise<void>>;
+  close(): void;
+}
+
+export function createWatchHub(client: RedisClientLike): WatchHub {
+  let subscriber: RedisSubscriberLike | undefined;
+  const subscriptions = new Map<string, Subscription>();
+
+  const connect = (): RedisSubscriberLike => {
+    if (subscriber) return subscriber;
+    const created = client.duplicate();
+    // Connection failures are retried by ioredis (with resubscription); missed notices are covered by
+    // the core's polling, so there is nobody to tell here.
+    created.on('error', () => {});
+    created.on('message', (channel, message) => {
+      for (const listener of subscriptions.get(channel)?.listeners ?? []) {
+        try {
+          listener(message);
+        } catch {
+          // One watcher's failing callback must not starve the others or break the connection.
+        }
+      }
+    });
+    subscriber = created;
+    return created;
+  };
+
+  return {
+    async watch(namespace, onChange) {
+      const channel = changesChannel(namespace);
+      const connection = connect();
+      let subscription = subscriptions.get(channel);
+      if (!subscription) {
+        subscription = { listeners: new Set(), subscribed: connection.subscribe(channel) };
+        subscriptions.set(channel, subscription);
+      }
+      const listener: Listener = (service) => onChange(service);
+      subscription.listeners.add(listener);
+      try {
+        await subscription.subscribed;
+      } catch (error) {
+        subscription.listeners.delete(listener);
+        if (subscriptions.get(channel) === subscription) subscriptions.delete(channel);
+        throw error;
+      }
+      const current = subscription;
+      return async () => {
+        current.listeners.delete(listener);
+        if (current.listeners.size > 0 || subscriptions.get(channel) !== current) return;
+        subscriptions.delete(channel);
+        await subscriber?.unsubscribe(channel);
+      };
+    },
+    close() {
+      subscriptions.clear();
+      subscriber?.disconnect();
+      subscriber = undefined;
+    },
+  };
+}

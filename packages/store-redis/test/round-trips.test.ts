@@ -1,0 +1,146 @@
+import { indexKey, recordKey, scripts, servicesKey } from '@service-registry/redis-layout';
+import {
+  countCommands,
+  type RedisServer,
+  randomNamespace,
+  startRedisServer,
+  traceClient,
+} from '@service-registry/redis-testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisStore, redisStore } from '../src/index.js';
+
+// Round trips, counted on a server this file owns: the server's INFO commandstats (what it executed)
+// and the client's socket writes (what it sent, and in how many round trips).
+
+// Commands the layout's scripts run through redis.call: executed by the server, never sent by the store.
+const scriptCommands = new Set(
+  scripts.flatMap((script) =>
+    [...script.source.matchAll(/redis\.call\('(\w+)'/g)].map((match) => match[1]?.toLowerCase()),
+  ),
+);
+const sentByClients = (calls: Record<string, number>) =>
+  Object.fromEntries(Object.entries(calls).filter(([command]) => !scriptCommands.has(command)));
+
+const LONG_TTL_MS = 60_000;
+
+describe('redis store round trips', () => {
+  let server: RedisServer;
+  let client: Redis;
+  let admin: Redis;
+  let store: RedisStore;
+  const ns = randomNamespace('rt');
+
+  async function measure<T>(action: () => Promise<T>) {
+    const trace = traceClient(client);
+    try {
+      const { result, calls } = await countCommands(server.url, action);
+      return { result, sent: sentByClients(calls), writes: trace.writes, commands: [...trace.commands] };
+    } finally {
+      trace.stop();
+    }
+  }
+
+  beforeAll(async () => {
+    server = await startRedisServer({ args: ['--enable-debug-command', 'local'] });
+    client = new Redis(server.url);
+    admin = new Redis(server.url);
+    store = redisStore({ client });
+    // Loads the scripts (the first call of each answers NOSCRIPT) before anything is counted.
+    await store.put({ namespace: ns, service: 'warm', instanceId: 'i-1' }, 'v', LONG_TTL_MS);
+    await store.list(ns);
+    await store.delete({ namespace: ns, service: 'warm', instanceId: 'i-1' });
+  });
+  afterAll(async () => {
+    await store?.close();
+    client?.disconnect();
+    admin?.disconnect();
+    await server?.stop();
+  });
+
+  it('the stored script hashes are the ones SCRIPT LOAD returns', async () => {
+    for (const script of scripts)
+      expect(await admin.script('LOAD', script.source), script.name).toBe(script.sha1);
+  });
+
+  it('a refresh is one EVALSHA in one round trip', async () => {
+    const { sent, writes, commands } = await measure(() =>
+      store.put({ namespace: ns, service: 'api', instanceId: 'i-1' }, 'v', LONG_TTL_MS),
+    );
+    expect(sent).toEqual({ evalsha: 1 });
+    expect({ writes, commands }).toEqual({ writes: 1, commands: ['evalsha'] });
+  });
+
+  it('find(service) is one EVALSHA in one round trip', async () => {
+    await store.put({ namespace: ns, service: 'api', instanceId: 'i-2' }, 'v', LONG_TTL_MS);
+    const { result, sent, writes } = await measure(() => store.list(ns, 'api'));
+    expect(result).toHaveLength(2);
+    expect(sent).toEqual({ evalsha: 1 });
+    expect(writes).toBe(1);
+  });
+
+  it('find() of every service is two round trips: the directory, then one pipeline', async () => {
+    for (const service of ['billing', 'search', 'mail']) {
+      await store.put({ namespace: ns, service, instanceId: 'i-1' }, 'v', LONG_TTL_MS);
+    }
+    const { result, sent, writes, commands } = await measure(() => store.list(ns));
+    expect(result).toHaveLength(5);
+    expect(sent).toEqual({ evalsha: 5 }); // the directory, then api, billing, search, mail
+    expect(writes).toBe(2);
+    expect(commands).toEqual(Array(5).fill('evalsha'));
+  });
+
+  it('a delete is one EVALSHA in one round trip', async () => {
+    await store.put({ namespace: ns, service: 'gone', instanceId: 'i-1' }, 'v', LONG_TTL_MS);
+    const { sent, writes } = await measure(() =>
+      store.delete({ namespace: ns, service: 'gone', instanceId: 'i-1' }),
+    );
+    expect(sent).toEqual({ evalsha: 1 });
+    expect(writes).toBe(1);
+  });
+
+  it('100,000 unrelated keys change neither the commands nor the reply of a find', async () => {
+    const before = await measure(() => store.list(ns));
+    await admin.debug('POPULATE', 100_000, 'unrelated');
+    expect(await admin.dbsize()).toBeGreaterThanOrEqual(100_000);
+    const after = await measure(() => store.list(ns));
+    expect(after.result).toEqual(before.result);
+    expect(after.sent).toEqual(before.sent);
+    expect(after.writes).toBe(before.writes);
+    // Nothing in the layout scans: no SCAN or KEYS ran, from clients or scripts.
+    const { calls } = await countCommands(server.url, () => store.list(ns));
+    expect(Object.keys(calls).filter((command) => /scan|keys/.test(command))).toEqual([]);
+  });
+
+  it('after SCRIPT FLUSH (a restart or failover) the store falls back to EVAL once, then EVALSHA again', async () => {
+    await admin.script('FLUSH');
+    const ref = { namespace: ns, service: 'api', instanceId: 'i-3' };
+    const first = await measure(() => store.put(ref, 'v', LONG_TTL_MS));
+    expect(first.sent).toEqual({ evalsha: 1, eval: 1 });
+    const second = await measure(() => store.put(ref, 'v2', LONG_TTL_MS));
+    expect(second.sent).toEqual({ evalsha: 1 });
+
+    await admin.script('FLUSH');
+    const listed = await measure(() => store.list(ns));
+    expect(listed.result.map((record) => `${record.service}:${record.instanceId}`).sort()).toContain(
+      'api:i-3',
+    );
+    // EVAL once per script (the directory's, then one service's); the other services by hash.
+    expect(listed.sent).toEqual({ eval: 2, evalsha: 1 + 4 + 3 });
+    // Directory: EVALSHA, EVAL. Services: the pipeline, one EVAL, the rest in a second pipeline.
+    expect(listed.writes).toBe(5);
+  });
+
+  it('writes exactly the documented keys, with expiries', async () => {
+    const fresh = randomNamespace('layout');
+    const ref = { namespace: fresh, service: 'api', instanceId: 'i-1' };
+    await store.put(ref, 'v', LONG_TTL_MS);
+    const keys = (await admin.keys(`${fresh}:*`)).sort();
+    expect(keys).toEqual([recordKey(ref), indexKey(fresh, 'api'), servicesKey(fresh)].sort());
+    for (const key of keys) {
+      const ttl = await admin.pttl(key);
+      expect(ttl, key).toBeGreaterThan(LONG_TTL_MS - 5_000);
+      expect(ttl, key).toBeLessThanOrEqual(LONG_TTL_MS);
+    }
+  });
+});
