@@ -7,7 +7,7 @@ import {
   ServiceRegistry,
 } from '@service-registry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { randomNamespace, sleep, waitFor } from './helpers.js';
+import { randomNamespace, sleep, WrittenRecords, waitFor } from './helpers.js';
 
 /** Options of `runRegistryScenarios`. */
 export interface RegistryScenarioOptions {
@@ -32,6 +32,7 @@ export function runRegistryScenarios(label: string, options: RegistryScenarioOpt
     let store: RegistryStore;
     let namespace: string;
     const open: ServiceRegistry[] = [];
+    const rawWrites = new WrittenRecords();
     const registry = (overrides: Partial<RegistryOptions> = {}): ServiceRegistry => {
       const created = new ServiceRegistry({
         store,
@@ -53,6 +54,7 @@ export function runRegistryScenarios(label: string, options: RegistryScenarioOpt
     });
     afterEach(async () => {
       await Promise.allSettled(open.splice(0).map((item) => item.close()));
+      await rawWrites.cleanUp(store);
       namespace = randomNamespace('scn');
     });
     afterAll(async () => {
