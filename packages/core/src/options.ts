@@ -1,10 +1,19 @@
 import type { RecordCodec, SecretInput } from './codec/codec.js';
 import { apicrudCodec, gcmCodec } from './codec/index.js';
 import { RegistryError } from './errors.js';
+import { storeForLayout } from './layout.js';
 import type { InstanceStatus } from './record.js';
 import { type Clock, type Logger, silentLogger, systemClock } from './runtime.js';
 import type { RegistryStore } from './store.js';
-import { assertBaseUrl, assertName, assertSeconds, describe, normalizePublicUrl } from './validate.js';
+import {
+  assertBaseUrl,
+  assertName,
+  assertSeconds,
+  describe,
+  MAX_INTERVAL_SECONDS,
+  normalizePublicUrl,
+  readArgument,
+} from './validate.js';
 
 /** Options of `new ServiceRegistry(...)`. */
 export interface RegistryOptions {
@@ -25,8 +34,9 @@ export interface RegistryOptions {
   /** `gcm` (AES-256-GCM, default), `apicrud` (the Python seed's AES-CBC), or a codec object. */
   codec?: 'gcm' | 'apicrud' | RecordCodec;
   /**
-   * `apicrud` reads and writes exactly what Python apicrud does: the apicrud codec, ttl 60 s,
-   * interval 30 s, and no conflict report for `metric`. Default `native`.
+   * `apicrud` reads and writes exactly what Python apicrud does: its key layout (the store must
+   * declare it, else `unsupported`), the apicrud codec, its record fields, ttl 60 s, interval 30 s,
+   * and no conflict report for `metric`. Default `native`.
    */
   mode?: 'native' | 'apicrud';
   /** Fraction by which refresh delays vary at random, so a fleet does not refresh in lockstep. Default 0.1. */
@@ -63,7 +73,9 @@ export interface RegisterOptions {
 }
 
 export interface ResolvedOptions {
+  /** The store's view for the mode's key layout. */
   store: RegistryStore;
+  mode: 'native' | 'apicrud';
   codec: RecordCodec;
   publicUrl: string | undefined;
   baseUrl: string;
@@ -79,7 +91,12 @@ export interface ResolvedOptions {
 
 function resolveCodec(options: RegistryOptions, mode: 'native' | 'apicrud'): RecordCodec {
   const codec = options.codec ?? (mode === 'apicrud' ? 'apicrud' : 'gcm');
-  if (typeof codec === 'object' && codec !== null) return codec;
+  if (typeof codec === 'object' && codec !== null) {
+    if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
+      throw new RegistryError('invalid-argument', 'a codec object needs encode and decode methods');
+    }
+    return codec;
+  }
   if (options.secret === undefined) {
     throw new RegistryError(
       'invalid-secret',
@@ -94,7 +111,16 @@ function resolveCodec(options: RegistryOptions, mode: 'native' | 'apicrud'): Rec
   );
 }
 
+const hasMethods = (value: unknown, methods: readonly string[]): boolean =>
+  (typeof value === 'object' || typeof value === 'function') &&
+  value !== null &&
+  methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+
 export function resolveOptions(options: RegistryOptions): ResolvedOptions {
+  return readArgument('the ServiceRegistry options', () => readOptions(options));
+}
+
+function readOptions(options: RegistryOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new RegistryError('invalid-argument', 'ServiceRegistry needs an options object');
   }
@@ -104,9 +130,14 @@ export function resolveOptions(options: RegistryOptions): ResolvedOptions {
     store === null ||
     typeof store.put !== 'function' ||
     typeof store.list !== 'function' ||
-    typeof store.delete !== 'function'
+    typeof store.delete !== 'function' ||
+    typeof store.capabilities !== 'object' ||
+    store.capabilities === null
   ) {
-    throw new RegistryError('invalid-argument', 'store must be a RegistryStore (put, delete, list, close)');
+    throw new RegistryError(
+      'invalid-argument',
+      'store must be a RegistryStore (capabilities, put, delete, list, close)',
+    );
   }
   const mode = options.mode ?? 'native';
   if (mode !== 'native' && mode !== 'apicrud') {
@@ -115,7 +146,7 @@ export function resolveOptions(options: RegistryOptions): ResolvedOptions {
   const ttl = options.ttl ?? (mode === 'apicrud' ? 60 : 30);
   const interval = options.interval ?? (mode === 'apicrud' ? 30 : 10);
   assertSeconds(ttl, 'ttl', 0.1, 31_536_000);
-  assertSeconds(interval, 'interval', 0.05, 15_768_000);
+  assertSeconds(interval, 'interval', 0.05, MAX_INTERVAL_SECONDS);
   if (ttl < 2 * interval) {
     throw new RegistryError(
       'invalid-argument',
@@ -145,8 +176,17 @@ export function resolveOptions(options: RegistryOptions): ResolvedOptions {
   if (!Array.isArray(conflictExempt) || !conflictExempt.every((item) => typeof item === 'string')) {
     throw new RegistryError('invalid-argument', 'conflictExempt must be an array of resource names');
   }
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  if (!hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {
+    throw new RegistryError('invalid-argument', 'logger must have debug, info, warn and error methods');
+  }
+  if (!hasMethods(clock, ['now', 'setTimeout', 'clearTimeout'])) {
+    throw new RegistryError('invalid-argument', 'clock must have now, setTimeout and clearTimeout methods');
+  }
   return {
-    store,
+    store: storeForLayout(store, mode),
+    mode,
     codec: resolveCodec(options, mode),
     publicUrl,
     baseUrl,
@@ -156,7 +196,7 @@ export function resolveOptions(options: RegistryOptions): ResolvedOptions {
     jitter,
     maxRecordBytes,
     conflictExempt: new Set(conflictExempt),
-    logger: options.logger ?? silentLogger,
-    clock: options.clock ?? systemClock,
+    logger,
+    clock,
   };
 }

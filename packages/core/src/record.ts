@@ -49,7 +49,16 @@ export function recordKey(ref: RecordRef): string {
   return `${ref.namespace}:${ref.service}:${ref.instanceId}`;
 }
 
-export function serializeRecord(instance: Instance): string {
+/**
+ * The plaintext a registry writes. `native`: every field and the format version. `apicrud`: what
+ * Python apicrud's `find` returns unchanged: the seed's five fields, then `name` and `id` (apicrud
+ * overwrites both from the key, so its result equals that of its own records, while our reader rejects
+ * a value copied to another key: the apicrud codec cannot bind a value to its key), then `status` and
+ * `meta` only when not the defaults (apicrud ignores them). No `v` or `expires_at`: the store's `EX` is
+ * the record's only expiry, as in apicrud. ASCII only, escaped as Python's `json.dumps` does.
+ */
+export function serializeRecord(instance: Instance, format: 'native' | 'apicrud' = 'native'): string {
+  if (format === 'apicrud') return serializeApicrudRecord(instance);
   const json: RecordJson = {
     endpoints: [...instance.info.endpoints],
     ipv4: instance.info.ipv4,
@@ -64,6 +73,24 @@ export function serializeRecord(instance: Instance): string {
   };
   if (instance.expiresAt !== null) json.expires_at = instance.expiresAt;
   return JSON.stringify(json);
+}
+
+function serializeApicrudRecord(instance: Instance): string {
+  const json: RecordJson = {
+    endpoints: [...instance.info.endpoints],
+    ipv4: instance.info.ipv4,
+    port: instance.info.port,
+    public_url: instance.info.publicUrl,
+    created: instance.info.created,
+    name: instance.name,
+    id: instance.id,
+  };
+  if (instance.status !== 'up') json.status = instance.status;
+  if (Object.keys(instance.meta).length > 0) json.meta = { ...instance.meta };
+  return JSON.stringify(json).replace(
+    /[\u007f-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function reject(reason: string): never {
@@ -94,7 +121,11 @@ export function parseRecord(plaintext: string, ref: RecordRef): Instance {
   if (typeof created !== 'string') reject('bad created');
 
   const native = record.v !== undefined;
-  if (native && record.v !== RECORD_FORMAT_VERSION) reject(`unknown format version ${String(record.v)}`);
+  // Reasons reach logs and events: never echo decrypted content, only its type.
+  if (native && record.v !== RECORD_FORMAT_VERSION)
+    reject(
+      `unknown format version ${typeof record.v === 'number' ? record.v : `of type ${typeof record.v}`}`,
+    );
   const status = record.status ?? 'up';
   if (!INSTANCE_STATUSES.includes(status as InstanceStatus)) reject('bad status');
   const meta = record.meta ?? {};

@@ -18,8 +18,18 @@ import {
 } from './record.js';
 import { RecordReader } from './record-reader.js';
 import { RefreshLoop } from './refresh-loop.js';
-import type { RecordRef } from './store.js';
-import { assertEndpoints, assertIpv4, assertMeta, assertName, assertPort, describe } from './validate.js';
+import type { RecordRef, StoredRecord } from './store.js';
+import {
+  assertEndpoints,
+  assertIpv4,
+  assertMeta,
+  assertName,
+  assertPort,
+  assertSeconds,
+  describe,
+  MAX_INTERVAL_SECONDS,
+  readArgument,
+} from './validate.js';
 import { type WatchOptions, watchRegistry } from './watch.js';
 
 /** Payloads of the events a registry emits. */
@@ -95,6 +105,7 @@ export class ServiceRegistry {
 
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof RegistryEvents>(event: E, listener: (payload: RegistryEvents[E]) => void): () => void {
+    assertFunction(listener, 'an event listener');
     return this.#events.on(event, listener);
   }
 
@@ -120,7 +131,23 @@ export class ServiceRegistry {
         'register needs an options object with serviceName, instanceId and port',
       );
     }
-    const { serviceName, instanceId, port, ipv4 = null, meta = {}, status = 'up', refresh = true } = options;
+    const {
+      serviceName,
+      instanceId,
+      port,
+      ipv4 = null,
+      meta = {},
+      status = 'up',
+      refresh = true,
+    } = readArgument('the register options', () => ({
+      serviceName: options.serviceName,
+      instanceId: options.instanceId,
+      port: options.port,
+      ipv4: options.ipv4,
+      meta: options.meta,
+      status: options.status,
+      refresh: options.refresh,
+    }));
     assertEndpoints(endpoints);
     assertName(serviceName, 'service name');
     assertName(instanceId, 'instance id');
@@ -144,8 +171,10 @@ export class ServiceRegistry {
       expiresAt: null,
     };
     const ref: RecordRef = { namespace, service: serviceName, instanceId };
-    // Encoding once here turns an oversized record into an error for the caller, not for the loop.
-    await this.#encode(instance, ref);
+    // Encoding once here turns an oversized record into an error for the caller, not for the loop. With
+    // its expiry, as every write has: without it a record a few bytes under the limit passed here and
+    // then failed every refresh.
+    await this.#encode({ ...instance, expiresAt: clock.now() + this.#options.ttlMs }, ref);
     this.#instance = instance;
     this.#ref = ref;
     let ok = true;
@@ -177,7 +206,15 @@ export class ServiceRegistry {
   async setStatus(status: InstanceStatus): Promise<Instance> {
     this.#assertOpen();
     assertStatus(status);
-    if (!this.#instance) throw new RegistryError('invalid-state', 'setStatus() needs register() first');
+    const current = this.#instance;
+    if (!current || !this.#ref)
+      throw new RegistryError('invalid-state', 'setStatus() needs register() first');
+    // A longer status can push a record at the size limit over it: refuse it here, before the loop keeps it.
+    await this.#encode(
+      { ...current, status, expiresAt: this.#options.clock.now() + this.#options.ttlMs },
+      this.#ref,
+    );
+    if (!this.#instance) throw new RegistryError('invalid-state', 'deregistered while setStatus() ran');
     this.#instance = { ...this.#instance, status };
     await this.#write();
     return this.get() as Instance;
@@ -195,14 +232,14 @@ export class ServiceRegistry {
     const decoded = await Promise.all(records.map((record) => this.#reader.read(record)));
     for (let index = 0; index < decoded.length; index++) {
       const outcome = decoded[index] as Instance | { reason: string; firstSeen: boolean };
-      const record = records[index] as RecordRef;
+      const record = records[index] as StoredRecord;
       let reason: string | undefined;
       if ('reason' in outcome) reason = outcome.reason;
       else if (outcome.expiresAt !== null && outcome.expiresAt <= now) reason = 'expired';
       else instances.push(outcome);
       if (reason !== undefined) {
         rejected++;
-        const key = recordKey(record);
+        const key = record.key ?? recordKey(record);
         const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
         logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
         this.#events.emit('rejected-record', { key, reason });
@@ -230,7 +267,20 @@ export class ServiceRegistry {
     options: WatchOptions = {},
   ): Promise<() => Promise<void>> {
     this.#assertOpen();
-    if (options.service !== undefined) assertName(options.service, 'service name');
+    assertFunction(onChange, 'onChange');
+    if (typeof options !== 'object' || options === null) {
+      throw new RegistryError(
+        'invalid-argument',
+        `watch options must be an object, got ${describe(options)}`,
+      );
+    }
+    // Read once, so what is checked is what the watcher uses.
+    const { service, pollInterval } = readArgument('the watch options', () => ({
+      service: options.service,
+      pollInterval: options.pollInterval,
+    }));
+    if (service !== undefined) assertName(service, 'service name');
+    if (pollInterval !== undefined) assertSeconds(pollInterval, 'pollInterval', 0.01, MAX_INTERVAL_SECONDS);
     const stop = await watchRegistry(
       {
         find: (service) => this.find(service),
@@ -241,7 +291,7 @@ export class ServiceRegistry {
         defaultPollMs: this.#options.intervalMs,
       },
       onChange,
-      options,
+      { service, pollInterval },
     );
     const unwatch = async () => {
       this.#watchers.delete(unwatch);
@@ -283,9 +333,10 @@ export class ServiceRegistry {
    */
   async close(options: { deregister?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
+    const keepRecord = readArgument('the close options', () => options?.deregister) === false;
     this.#loop.stop();
     await Promise.allSettled([...this.#watchers].map((unwatch) => unwatch()));
-    if (options.deregister === false) {
+    if (keepRecord) {
       await this.#writes;
     } else {
       try {
@@ -304,7 +355,10 @@ export class ServiceRegistry {
   }
 
   async #encode(instance: Instance, ref: RecordRef): Promise<string> {
-    const value = await this.#options.codec.encode(serializeRecord(instance), recordKey(ref));
+    const value = await this.#options.codec.encode(
+      serializeRecord(instance, this.#options.mode),
+      recordKey(ref),
+    );
     if (value.length > this.#options.maxRecordBytes) {
       throw new RegistryError(
         'record-too-large',
@@ -376,6 +430,12 @@ export class ServiceRegistry {
       error: registryError,
       consecutiveFailures: health.consecutiveFailures,
     });
+  }
+}
+
+function assertFunction(value: unknown, what: string): void {
+  if (typeof value !== 'function') {
+    throw new RegistryError('invalid-argument', `${what} must be a function, got ${describe(value)}`);
   }
 }
 

@@ -8,7 +8,20 @@ export interface RecordRef {
 /** A record as a store returns it: its identity and the opaque (encrypted) value. */
 export interface StoredRecord extends RecordRef {
   readonly value: string;
+  /**
+   * The exact key, set only when it does not split into a valid service and instance id (e.g.
+   * `reg:svc:id:extra`, written by hand or by another program into the apicrud layout, which stores
+   * list by scanning). Core skips and counts such a record, and reports it under this key.
+   */
+  readonly key?: string;
 }
+
+/**
+ * How a store lays records out. `native`: this project's layout (on Redis: hash tags, an index,
+ * no SCAN). `apicrud`: Python apicrud's, `<namespace>:<service>:<instanceId>` written with
+ * `SET ... EX <seconds>` and found by SCAN, so both can share one registry.
+ */
+export type KeyLayout = 'native' | 'apicrud';
 
 /** Optional capabilities a store declares; core never assumes one that is not declared. */
 export interface StoreCapabilities {
@@ -16,6 +29,10 @@ export interface StoreCapabilities {
   readonly watch: boolean;
   /** The store expires records itself (Redis `PX`); without it core filters expired records. */
   readonly nativeExpiry: boolean;
+  /** The key layout this store object reads and writes. Default (absent) `native`. */
+  readonly layout?: KeyLayout;
+  /** Every layout `withLayout` can switch to, `layout` included. Default (absent) only `layout`. */
+  readonly layouts?: readonly KeyLayout[];
 }
 
 /**
@@ -37,6 +54,12 @@ export interface RegistryStore {
    * Resolves to a function that stops watching. Present only when `capabilities.watch`.
    */
   watch?(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>>;
+  /**
+   * A view of the same store (same connection, same `close`) that reads and writes `layout`, with its
+   * own honest capabilities. Present when `capabilities.layouts` lists more than one layout.
+   * `new ServiceRegistry({ mode: 'apicrud', store })` calls it.
+   */
+  withLayout?(layout: KeyLayout): RegistryStore;
   /** Releases what the store opened (never a client the caller injected). Idempotent. */
   close(): Promise<void>;
 }

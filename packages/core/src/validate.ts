@@ -10,7 +10,8 @@ export const MAX_META_KEY_LENGTH = 128;
 export const MAX_META_VALUE_LENGTH = 1024;
 
 // `:` separates key parts, `{}` are Redis Cluster hash tags, `*?[]\` are glob characters in SCAN patterns.
-const FORBIDDEN_NAME_CHARS = /[:{}*?[\]\\\s\p{Cc}]/u;
+// An unpaired surrogate (`\p{Cs}` under the `u` flag) becomes U+FFFD in UTF-8, so two names would share a key.
+const FORBIDDEN_NAME_CHARS = /[:{}*?[\]\\\s\p{Cc}\p{Cs}]/u;
 
 export type NameKind = 'service name' | 'instance id' | 'namespace' | 'endpoint';
 
@@ -30,10 +31,30 @@ export function assertName(value: unknown, kind: NameKind): asserts value is str
     throw new RegistryError(
       'invalid-name',
       `${kind} ${JSON.stringify(value)} contains ${JSON.stringify(bad[0])}; ` +
-        'colons, braces, glob characters (*?[]\\), whitespace and control characters are not allowed',
+        'colons, braces, glob characters (*?[]\\), whitespace, control characters and unpaired surrogates ' +
+        'are not allowed',
     );
   }
 }
+
+/**
+ * Runs `read` over a caller's object: a getter or proxy that throws is a bad argument, reported as
+ * `invalid-argument` with the original error as `cause`, never as a bare TypeError.
+ */
+export function readArgument<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (cause) {
+    if (cause instanceof RegistryError) throw cause;
+    throw new RegistryError('invalid-argument', `could not read ${what}`, { cause });
+  }
+}
+
+/**
+ * Longest refresh or poll interval, in seconds (14 days). With jitter, longer delays overflow
+ * `setTimeout` (2^31 - 1 ms), which then fires after 1 ms: a loop hammering the store.
+ */
+export const MAX_INTERVAL_SECONDS = 1_209_600;
 
 export function isValidName(value: unknown): value is string {
   try {

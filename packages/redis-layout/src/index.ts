@@ -1,3 +1,17 @@
+export {
+  APICRUD_SCAN_COUNT,
+  apicrudDeleteCommand,
+  apicrudKey,
+  apicrudMgetCommands,
+  apicrudPutCommand,
+  apicrudRecord,
+  apicrudRecords,
+  apicrudScanCommand,
+  apicrudScanPattern,
+  apicrudTtlSeconds,
+  parseScanReply,
+  scanKeys,
+} from './apicrud.js';
 export type { DirectoryOptions, ListServiceCallOptions, ScriptCall } from './calls.js';
 export {
   deleteCall,

@@ -1,5 +1,6 @@
 import {
   type Clock,
+  type KeyLayout,
   type RecordRef,
   RegistryError,
   type RegistryStore,
@@ -14,6 +15,8 @@ export interface MemoryStoreOptions {
 }
 
 export interface MemoryStore extends RegistryStore {
+  /** The same store (same records, clock and `close`) declaring another key layout. */
+  withLayout(layout: KeyLayout): MemoryStore;
   /** Removes every record: what a store restart or `FLUSHALL` does, for tests. */
   clear(): void;
   /** Writes a raw value as-is, bypassing the registry: for tests of bad records. */
@@ -28,6 +31,8 @@ interface Entry {
   readonly expiresAt: number;
 }
 
+const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
+
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   let value = map.get(key);
   if (value === undefined) {
@@ -37,12 +42,17 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   return value;
 }
 
-/** An in-process store for tests and single-process use. Records expire lazily, on read. */
+/**
+ * An in-process store for tests and single-process use. Records expire lazily, on read. Nothing
+ * outside the process reads it, so its key layouts are views of the same records; the apicrud view
+ * rounds ttls up to whole seconds, as `SET ... EX` does.
+ */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const clock = options.clock ?? systemClock;
   // namespace -> service -> instanceId -> entry: listing one service never walks the others.
   const namespaces = new Map<string, Map<string, Map<string, Entry>>>();
   const watchers = new Map<string, Set<(service: string) => void>>();
+  const views = new Map<KeyLayout, MemoryStore>();
   let closed = false;
 
   const assertOpen = (operation: string): void => {
@@ -51,16 +61,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const notify = (namespace: string, service: string): void => {
     for (const listener of watchers.get(namespace) ?? []) queueMicrotask(() => listener(service));
   };
-  const write = (ref: RecordRef, value: string, ttlMs: number): void => {
-    if (typeof value !== 'string')
-      throw new RegistryError('invalid-argument', 'memory store: value must be a string');
-    if (!(ttlMs > 0))
-      throw new RegistryError('invalid-argument', `memory store: ttlMs must be positive, got ${ttlMs}`);
-    const services = getOrCreate(namespaces, ref.namespace, () => new Map<string, Map<string, Entry>>());
-    const instances = getOrCreate(services, ref.service, () => new Map<string, Entry>());
-    instances.set(ref.instanceId, { ref: { ...ref }, value, expiresAt: clock.now() + ttlMs });
-    notify(ref.namespace, ref.service);
-  };
   const collect = (instances: Map<string, Entry>, now: number, into: StoredRecord[]): void => {
     for (const [id, entry] of instances) {
       if (entry.expiresAt <= now) instances.delete(id);
@@ -68,55 +68,80 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
   };
 
-  return {
-    name: 'memory',
-    capabilities: { watch: true, nativeExpiry: true },
-    async put(ref, value, ttlMs) {
-      assertOpen('put');
-      write(ref, value, ttlMs);
-    },
-    async delete(ref) {
-      assertOpen('delete');
-      const removed = namespaces.get(ref.namespace)?.get(ref.service)?.delete(ref.instanceId);
-      if (removed) notify(ref.namespace, ref.service);
-    },
-    async list(namespace, service) {
-      assertOpen('list');
-      const now = clock.now();
-      const services = namespaces.get(namespace);
-      const records: StoredRecord[] = [];
-      if (!services) return records;
-      if (service !== undefined) {
-        const instances = services.get(service);
-        if (instances) collect(instances, now, records);
-      } else {
-        for (const instances of services.values()) collect(instances, now, records);
-      }
-      return records;
-    },
-    async watch(namespace, onChange) {
-      assertOpen('watch');
-      const set = getOrCreate(watchers, namespace, () => new Set<(service: string) => void>());
-      set.add(onChange);
-      return async () => {
-        set.delete(onChange);
-      };
-    },
-    async close() {
-      closed = true;
-      watchers.clear();
-    },
-    clear() {
-      namespaces.clear();
-    },
-    putRaw(ref, value, ttlMs) {
-      write(ref, value, ttlMs);
-    },
-    get size() {
-      let count = 0;
-      for (const services of namespaces.values())
-        for (const instances of services.values()) count += instances.size;
-      return count;
-    },
-  } satisfies MemoryStore;
+  const view = (layout: KeyLayout): MemoryStore => {
+    const existing = views.get(layout);
+    if (existing) return existing;
+    const write = (ref: RecordRef, value: string, ttlMs: number): void => {
+      if (typeof value !== 'string')
+        throw new RegistryError('invalid-argument', 'memory store: value must be a string');
+      if (!(ttlMs > 0))
+        throw new RegistryError('invalid-argument', `memory store: ttlMs must be positive, got ${ttlMs}`);
+      const lifetimeMs = layout === 'apicrud' ? Math.ceil(ttlMs / 1000) * 1000 : ttlMs;
+      const services = getOrCreate(namespaces, ref.namespace, () => new Map<string, Map<string, Entry>>());
+      const instances = getOrCreate(services, ref.service, () => new Map<string, Entry>());
+      instances.set(ref.instanceId, { ref: { ...ref }, value, expiresAt: clock.now() + lifetimeMs });
+      notify(ref.namespace, ref.service);
+    };
+
+    const store: MemoryStore = {
+      name: 'memory',
+      capabilities: { watch: true, nativeExpiry: true, layout, layouts: LAYOUTS },
+      async put(ref, value, ttlMs) {
+        assertOpen('put');
+        write(ref, value, ttlMs);
+      },
+      async delete(ref) {
+        assertOpen('delete');
+        const removed = namespaces.get(ref.namespace)?.get(ref.service)?.delete(ref.instanceId);
+        if (removed) notify(ref.namespace, ref.service);
+      },
+      async list(namespace, service) {
+        assertOpen('list');
+        const now = clock.now();
+        const services = namespaces.get(namespace);
+        const records: StoredRecord[] = [];
+        if (!services) return records;
+        if (service !== undefined) {
+          const instances = services.get(service);
+          if (instances) collect(instances, now, records);
+        } else {
+          for (const instances of services.values()) collect(instances, now, records);
+        }
+        return records;
+      },
+      async watch(namespace, onChange) {
+        assertOpen('watch');
+        const set = getOrCreate(watchers, namespace, () => new Set<(service: string) => void>());
+        set.add(onChange);
+        return async () => {
+          set.delete(onChange);
+        };
+      },
+      withLayout(other) {
+        if (!LAYOUTS.includes(other)) {
+          throw new RegistryError('unsupported', `memory store: no key layout ${String(other)}`);
+        }
+        return view(other);
+      },
+      async close() {
+        closed = true;
+        watchers.clear();
+      },
+      clear() {
+        namespaces.clear();
+      },
+      putRaw(ref, value, ttlMs) {
+        write(ref, value, ttlMs);
+      },
+      get size() {
+        let count = 0;
+        for (const services of namespaces.values())
+          for (const instances of services.values()) count += instances.size;
+        return count;
+      },
+    };
+    views.set(layout, store);
+    return store;
+  };
+  return view('native');
 }

@@ -6,7 +6,7 @@ const manualClock = { now: () => now };
 
 runStoreConformance('memory (manual clock)', {
   createStore: () => memoryStore({ clock: manualClock }),
-  capabilities: { watch: true, nativeExpiry: true },
+  capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
   advanceTime: async (ms) => {
     now += ms;
   },
@@ -14,7 +14,11 @@ runStoreConformance('memory (manual clock)', {
 
 runStoreConformance('memory (system clock)', {
   createStore: () => memoryStore(),
-  capabilities: { watch: true, nativeExpiry: true },
+  capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
 });
 
 runRegistryScenarios('memory', { createStore: () => memoryStore() });
+runRegistryScenarios('memory (apicrud mode)', {
+  createStore: () => memoryStore(),
+  registryOptions: { mode: 'apicrud' },
+});

@@ -18,6 +18,11 @@ export interface RedisSubscriberLike {
   disconnect(): void;
 }
 
+/** One node of a Cluster, as ioredis `cluster.nodes('master')` returns them. */
+export interface RedisNodeLike {
+  call(command: string, ...args: RedisArgument[]): Promise<unknown>;
+}
+
 /**
  * What the store needs of a client: an ioredis `Redis` (standalone or Sentinel) or `Cluster`, v5 or
  * v6, satisfies it. Typed narrowly so the store does not pin one ioredis version's types.
@@ -30,6 +35,8 @@ export interface RedisClientLike {
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** A Cluster's master connections: the apicrud layout SCANs each of them. */
+  nodes?(role: 'master'): readonly RedisNodeLike[];
   /** True on an ioredis `Cluster`. */
   readonly isCluster?: boolean;
   /** A Cluster's slot table: the node keys (`host:port`) serving each slot, master first. */

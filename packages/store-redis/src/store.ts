@@ -1,4 +1,11 @@
-import { assertName, type RecordRef, type RegistryStore, type StoredRecord } from '@service-registry/core';
+import {
+  assertName,
+  type KeyLayout,
+  type RecordRef,
+  RegistryError,
+  type RegistryStore,
+  type StoredRecord,
+} from '@service-registry/core';
 import {
   deleteCall,
   listServiceCall,
@@ -9,6 +16,7 @@ import {
   touchServiceCall,
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
+import { apicrudView } from './apicrud.js';
 import { openConnection, type RedisClientLike } from './client.js';
 import { closedError, storeError } from './errors.js';
 import { runScript, runScripts } from './run-scripts.js';
@@ -37,9 +45,12 @@ export type RedisStoreUrlOptions = RedisOptions & {
 
 export type RedisStoreOptions = RedisStoreClientOptions | RedisStoreUrlOptions;
 
+const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
+
 /**
  * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
  * the keys). A refresh and `list(ns, service)` are one script call each; `list(ns)` is two round trips.
+ * `withLayout('apicrud')` is the same connection in Python apicrud's layout (SCAN-based, no watch).
  */
 export function redisStore(options: RedisStoreOptions) {
   const owned = options.client === undefined;
@@ -71,9 +82,26 @@ export function redisStore(options: RedisStoreOptions) {
       await runScript(client, listServiceCall(namespace, service, { keyPrefix })),
     );
 
+  let apicrud: ReturnType<typeof apicrudView> | undefined;
+  const withLayout = (layout: KeyLayout) => {
+    if (layout === 'native') return store;
+    if (layout === 'apicrud') {
+      apicrud ??= apicrudView({
+        client,
+        keyPrefix,
+        layouts: LAYOUTS,
+        attempt,
+        withLayout,
+        close: store.close,
+      });
+      return apicrud;
+    }
+    throw new RegistryError('unsupported', `the redis store has no key layout ${String(layout)}`);
+  };
+
   const store = {
     name: 'redis',
-    capabilities: { watch: true, nativeExpiry: true },
+    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
 
     put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
       return attempt('put', async () => {
@@ -113,6 +141,8 @@ export function redisStore(options: RedisStoreOptions) {
       });
     },
 
+    withLayout: (layout: KeyLayout): RegistryStore => withLayout(layout),
+
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
@@ -123,5 +153,5 @@ export function redisStore(options: RedisStoreOptions) {
   return store;
 }
 
-/** The store `redisStore` returns: a `RegistryStore` with `watch`. */
+/** The store `redisStore` returns: a `RegistryStore` with `watch` and `withLayout`. */
 export type RedisStore = ReturnType<typeof redisStore>;

@@ -40,7 +40,7 @@ if (cluster) {
 
   runStoreConformance('redis cluster', {
     createStore: () => redisStore({ client: connect() }),
-    capabilities: { watch: true, nativeExpiry: true },
+    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
   });
   runRegistryScenarios('redis cluster', { createStore: () => redisStore({ client: connect() }) });
 

@@ -21,7 +21,7 @@ if (redis) {
   runStoreConformance('redis (url)', {
     createStore: () => redisStore({ url }),
     namespace,
-    capabilities: { watch: true, nativeExpiry: true },
+    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
   });
   // ...or uses one the caller owns and closes.
   runRegistryScenarios('redis (client)', {

@@ -1,5 +1,6 @@
 import {
   isRegistryError,
+  type KeyLayout,
   type RecordRef,
   type RegistryStore,
   type StoreCapabilities,
@@ -11,20 +12,47 @@ import { asciiValue, randomNamespace, sleep, WrittenRecords } from './helpers.js
 export interface StoreConformanceOptions {
   /** Makes a store for the suite; the suite closes it. Called once per `describe` and for the close test. */
   createStore(): Promise<RegistryStore> | RegistryStore;
-  /** Capabilities the suite expects the store to declare. Default: whatever the store declares. */
+  /**
+   * Capabilities the suite expects the store to declare. Default: whatever the store declares. With
+   * `layouts`, the suite runs again on the view (`withLayout`) of every other layout listed.
+   */
   capabilities?: Partial<StoreCapabilities>;
   /** A fresh namespace per test. Default `randomNamespace()`. */
   namespace?: () => string;
   /** Waits `ms` of store time: real sleep by default; a fake clock's `advance` for in-memory stores. */
   advanceTime?: (ms: number) => Promise<void>;
-  /** TTL used in expiry tests, in ms. Default 300. */
+  /** TTL used in expiry tests, in ms. Default 300; at least a second in the apicrud layout (`EX`). */
   shortTtlMs?: number;
 }
 
 const LONG_TTL_MS = 60_000;
 
-/** The store contract, as vitest tests. Every store's test file calls this once with a factory. */
+/**
+ * The store contract, as vitest tests. Every store's test file calls this once with a factory; a
+ * store that declares several key layouts is tested in each, through `withLayout`.
+ */
 export function runStoreConformance(label: string, options: StoreConformanceOptions): void {
+  defineConformance(label, options);
+  const own = options.capabilities?.layout ?? 'native';
+  const layouts = options.capabilities?.layouts ?? [];
+  for (const layout of layouts.filter((other) => other !== own)) {
+    defineConformance(`${label}, ${layout} layout`, {
+      ...options,
+      createStore: async () => {
+        const store = await options.createStore();
+        if (typeof store.withLayout !== 'function') throw new Error(`${store.name} has no withLayout`);
+        return store.withLayout(layout);
+      },
+      // The view's watch and expiry are its own; only its layout is known here.
+      capabilities: { layout, layouts },
+      // apicrud expires in whole seconds (`SET ... EX`), as Python apicrud writes.
+      shortTtlMs:
+        layout === 'apicrud' ? Math.ceil((options.shortTtlMs ?? 300) / 1000) * 1000 : options.shortTtlMs,
+    });
+  }
+}
+
+function defineConformance(label: string, options: StoreConformanceOptions): void {
   const nextNamespace = options.namespace ?? (() => randomNamespace('conf'));
   const advance = options.advanceTime ?? sleep;
   const shortTtl = options.shortTtlMs ?? 300;
@@ -55,10 +83,31 @@ export function runStoreConformance(label: string, options: StoreConformanceOpti
       expect(typeof store.capabilities.watch).toBe('boolean');
       expect(typeof store.capabilities.nativeExpiry).toBe('boolean');
       for (const [capability, expected] of Object.entries(options.capabilities ?? {})) {
-        expect(store.capabilities[capability as keyof StoreCapabilities], capability).toBe(expected);
+        expect(store.capabilities[capability as keyof StoreCapabilities], capability).toEqual(expected);
       }
       // A capability is either declared and implemented, or absent: never faked.
       expect(typeof store.watch === 'function').toBe(store.capabilities.watch);
+      expect(typeof store.withLayout === 'function').toBe((store.capabilities.layouts?.length ?? 0) > 1);
+    });
+
+    it('switches key layouts through withLayout, and back', async () => {
+      const own: KeyLayout = store.capabilities.layout ?? 'native';
+      for (const layout of store.capabilities.layouts ?? []) {
+        if (layout === own) continue;
+        const view = (store.withLayout as (layout: KeyLayout) => RegistryStore)(layout);
+        expect(view.capabilities.layout).toBe(layout);
+        expect(view.capabilities.layouts).toEqual(store.capabilities.layouts);
+        expect(view.withLayout?.(own).capabilities.layout ?? 'native').toBe(own);
+        // Whether layouts share records is the store's business (Redis: no; memory: yes).
+        const theirs = { namespace: ns, service: 'account', instanceId: `in-${layout}` };
+        try {
+          await view.put(theirs, layout, LONG_TTL_MS);
+          expect(ids(await view.list(ns, 'account'))).toContain(`account:in-${layout}`);
+        } finally {
+          await view.delete(theirs);
+        }
+        expect(await view.list(ns, 'account')).toEqual([]);
+      }
     });
 
     it('lists nothing in an empty namespace', async () => {

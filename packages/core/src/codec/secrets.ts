@@ -33,9 +33,10 @@ export function normalizeSecrets(secret: SecretInput, rules: SecretRules): reado
     fail(`got ${secret === null ? 'null' : typeof secret}`);
   if (list.length === 0) fail('got an empty list');
   const where = (index: number) => (typeof secret === 'string' ? 'the secret' : `secret[${index}]`);
-  list.forEach((entry, index) => {
+  // Not forEach: it skips the holes of a sparse list, which then became keys derived from ''.
+  for (const [index, entry] of list.entries()) {
     if (typeof entry !== 'string') fail(`${where(index)} is ${entry === null ? 'null' : typeof entry}`);
     else if (characterCount(entry) < Math.max(rules.minLength, 1)) fail(`${where(index)} is too short`);
-  });
+  }
   return Object.freeze([...(list as readonly string[])]);
 }
