@@ -1,0 +1,36 @@
+import { isRegistryError, RegistryError } from '@service-registry/core';
+
+// The client appends the whole command to a server error (", command was: [...]"): the record value
+// and, for EVAL, the script. Neither belongs in a log line; the original error stays as `cause`.
+const COMMAND_ECHO = /, command was: [\s\S]*$/;
+
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return `upstash unreachable (${String(error)})`;
+  const message = error.message.replace(COMMAND_ECHO, '');
+  switch (error.name) {
+    case 'UpstashError':
+      return `upstash answered with an error: ${message}`;
+    case 'UpstashJSONParseError':
+      return 'upstash sent a response that is not JSON';
+    case 'TimeoutError':
+    case 'AbortError':
+      return `upstash did not answer in time (${message})`;
+    default: {
+      // fetch's own message is only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, ...).
+      const code = (error.cause as { code?: unknown } | undefined)?.code;
+      return `upstash unreachable (${message}${typeof code === 'string' ? `: ${code}` : ''})`;
+    }
+  }
+}
+
+/** Wraps a client failure (HTTP error, timeout, dropped connection, unreadable body) as `store-unavailable`. */
+export function storeError(operation: string, error: unknown): RegistryError {
+  if (isRegistryError(error)) return error;
+  return new RegistryError('store-unavailable', `${operation} failed: ${describeFailure(error)}`, {
+    cause: error,
+  });
+}
+
+export function closedError(operation: string): RegistryError {
+  return new RegistryError('store-closed', `${operation} failed: the upstash store is closed`);
+}

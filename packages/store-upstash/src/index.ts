@@ -1,0 +1,15 @@
+export type {
+  UpstashClientLike,
+  UpstashConnectionOptions,
+  UpstashPipelineLike,
+  UpstashPipelineReply,
+} from './client.js';
+export { upstashClientDefaults } from './client.js';
+export type {
+  UpstashFromEnvOptions,
+  UpstashStore,
+  UpstashStoreClientOptions,
+  UpstashStoreOptions,
+  UpstashStoreUrlOptions,
+} from './store.js';
+export { fromEnv, upstashStore } from './store.js';

@@ -1,0 +1,156 @@
+import { type RecordRef, RegistryError, type RegistryStore, type StoredRecord } from '@service-registry/core';
+import {
+  deleteCall,
+  listServiceCall,
+  listServicesCall,
+  parseRecords,
+  parseServices,
+  putCall,
+} from '@service-registry/redis-layout';
+import {
+  assertRawStrings,
+  createClient,
+  type UpstashClientLike,
+  type UpstashConnectionOptions,
+} from './client.js';
+import { closedError, storeError } from './errors.js';
+import { runScript, runScripts } from './run-scripts.js';
+
+/** `upstashStore({ client })`: a client the caller created (and may share); the store never closes it. */
+export interface UpstashStoreClientOptions {
+  /**
+   * An `@upstash/redis` `Redis` created with `automaticDeserialization: false` (a client that parses
+   * JSON is refused). Give it a deadline and bounded retries: see `upstashClientDefaults`.
+   */
+  client: UpstashClientLike;
+  url?: undefined;
+  token?: undefined;
+}
+
+/** `upstashStore({ url, token })`: the store creates its client with `upstashClientDefaults`. */
+export type UpstashStoreUrlOptions = UpstashConnectionOptions & { client?: undefined };
+
+export type UpstashStoreOptions = UpstashStoreClientOptions | UpstashStoreUrlOptions;
+
+/** Options of `upstashStore.fromEnv`. */
+export interface UpstashFromEnvOptions {
+  /**
+   * Where to read `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` (or Vercel's
+   * `KV_REST_API_URL` and `KV_REST_API_TOKEN`): a Worker's `env` binding. Default `process.env`.
+   */
+  env?: Readonly<Record<string, unknown>>;
+  /** See `UpstashConnectionOptions.timeoutMs`. Default 5000. */
+  timeoutMs?: number;
+  /** See `UpstashConnectionOptions.retries`. Default 1. */
+  retries?: number;
+}
+
+/**
+ * A `RegistryStore` on Upstash Redis over HTTPS, with the same keys and scripts as store-redis
+ * (see `@service-registry/redis-layout`), so both can share one database. One request per refresh,
+ * per delete and per `list(ns, service)`; `list(ns)` is two (one when the namespace is empty).
+ */
+export function upstashStore(options: UpstashStoreOptions) {
+  if (typeof options !== 'object' || options === null) {
+    throw new RegistryError('invalid-argument', 'upstashStore needs { client } or { url, token }');
+  }
+  let client: UpstashClientLike;
+  if (options.client === undefined) {
+    client = createClient(options);
+  } else {
+    if (options.url !== undefined || options.token !== undefined) {
+      throw new RegistryError('invalid-argument', 'pass either a client or url and token, not both');
+    }
+    client = options.client;
+    assertRawStrings(client);
+  }
+  let closed = false;
+
+  async function attempt<T>(operation: string, action: () => Promise<T>): Promise<T> {
+    if (closed) throw closedError(operation);
+    try {
+      return await action();
+    } catch (error) {
+      throw storeError(operation, error);
+    }
+  }
+
+  const store = {
+    name: 'upstash',
+    // REST cannot hold a subscription: core polls. Records expire through PX.
+    capabilities: { watch: false, nativeExpiry: true },
+
+    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
+      return attempt('put', async () => {
+        await runScript(client, putCall(ref, value, ttlMs));
+      });
+    },
+
+    delete(ref: RecordRef): Promise<void> {
+      return attempt('delete', async () => {
+        await runScript(client, deleteCall(ref));
+      });
+    },
+
+    list(namespace: string, service?: string): Promise<StoredRecord[]> {
+      return attempt('list', async () => {
+        if (service !== undefined) {
+          const reply = await runScript(client, listServiceCall(namespace, service));
+          return parseRecords(namespace, service, reply);
+        }
+        const services = parseServices(await runScript(client, listServicesCall(namespace)));
+        const replies = await runScripts(
+          client,
+          services.map((name) => listServiceCall(namespace, name)),
+        );
+        return services.flatMap((name, index) => parseRecords(namespace, name, replies[index]));
+      });
+    },
+
+    // Nothing to release: requests are independent HTTP calls, and an injected client is the caller's.
+    async close(): Promise<void> {
+      closed = true;
+    },
+  } satisfies RegistryStore;
+  return store;
+}
+
+/** The store `upstashStore` returns: a `RegistryStore` without `watch`. */
+export type UpstashStore = ReturnType<typeof upstashStore>;
+
+const URL_VARIABLES = ['UPSTASH_REDIS_REST_URL', 'KV_REST_API_URL'] as const;
+const TOKEN_VARIABLES = ['UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_TOKEN'] as const;
+
+function readVariable(env: Readonly<Record<string, unknown>>, names: readonly string[]): string {
+  for (const name of names) {
+    const value = env[name];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  throw new RegistryError(
+    'invalid-argument',
+    `${names[0]} is not set (nor ${names.slice(1).join(', ')}): set it to your Upstash database's REST ` +
+      'credentials, or pass { url, token } to upstashStore',
+  );
+}
+
+/**
+ * `upstashStore({ url, token })` from `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`, read
+ * from `options.env` (a Worker's bindings) or `process.env`. A missing variable is `invalid-argument`.
+ */
+export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
+  const env = options.env ?? (globalThis as { process?: { env?: Record<string, unknown> } }).process?.env;
+  if (typeof env !== 'object' || env === null) {
+    throw new RegistryError(
+      'invalid-argument',
+      'no environment to read UPSTASH_REDIS_REST_URL from: pass fromEnv({ env }) (on Workers, the env binding)',
+    );
+  }
+  return upstashStore({
+    url: readVariable(env, URL_VARIABLES),
+    token: readVariable(env, TOKEN_VARIABLES),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+  });
+}
+
+upstashStore.fromEnv = fromEnv;
