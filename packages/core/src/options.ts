@@ -35,8 +35,9 @@ export interface RegistryOptions {
   codec?: 'gcm' | 'apicrud' | RecordCodec;
   /**
    * `apicrud` reads and writes exactly what Python apicrud does: its key layout (the store must
-   * declare it, else `unsupported`), the apicrud codec, its record fields, ttl 60 s, interval 30 s,
-   * and no conflict report for `metric`. Default `native`.
+   * declare it, else `unsupported`), the apicrud codec, its record fields (plus `name`, `id` and
+   * `expires_at`, which apicrud's `find` passes through), ttl 60 s, interval 30 s, and no conflict
+   * report for `metric`. Default `native`.
    */
   mode?: 'native' | 'apicrud';
   /** Fraction by which refresh delays vary at random, so a fleet does not refresh in lockstep. Default 0.1. */
@@ -190,8 +191,10 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
     codec: resolveCodec(options, mode),
     publicUrl,
     baseUrl,
-    ttlMs: ttl * 1000,
-    intervalMs: interval * 1000,
+    // Whole milliseconds: a fractional ttl gave fractional `expires_at` values whose encoded length
+    // varies from write to write, so the size check at register could differ from a refresh's.
+    ttlMs: Math.round(ttl * 1000),
+    intervalMs: Math.round(interval * 1000),
     namespace,
     jitter,
     maxRecordBytes,

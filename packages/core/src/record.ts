@@ -23,7 +23,10 @@ export interface Instance {
   readonly info: InstanceInfo;
   readonly status: InstanceStatus;
   readonly meta: Readonly<Record<string, string>>;
-  /** When the record stops counting as alive, in ms since the epoch; `null` for records without one (apicrud). */
+  /**
+   * When the record stops counting as alive, in ms since the epoch; `null` for records without one
+   * (those written by Python apicrud).
+   */
   readonly expiresAt: number | null;
 }
 
@@ -53,9 +56,12 @@ export function recordKey(ref: RecordRef): string {
  * The plaintext a registry writes. `native`: every field and the format version. `apicrud`: what
  * Python apicrud's `find` returns unchanged: the seed's five fields, then `name` and `id` (apicrud
  * overwrites both from the key, so its result equals that of its own records, while our reader rejects
- * a value copied to another key: the apicrud codec cannot bind a value to its key), then `status` and
- * `meta` only when not the defaults (apicrud ignores them). No `v` or `expires_at`: the store's `EX` is
- * the record's only expiry, as in apicrud. ASCII only, escaped as Python's `json.dumps` does.
+ * a value copied to another key: the apicrud codec cannot bind a value to its key), then `expires_at`
+ * (ms since the epoch; apicrud returns it as an extra field, our reader drops the record once it has
+ * passed, so a captured value cannot be replayed past its expiry even where the store's `EX` is
+ * rewritten), then `status` and `meta` only when not the defaults (apicrud ignores them). No `v`:
+ * records written by Python apicrud carry no `expires_at` either, and the reader accepts both. ASCII
+ * only, escaped as Python's `json.dumps` does.
  */
 export function serializeRecord(instance: Instance, format: 'native' | 'apicrud' = 'native'): string {
   if (format === 'apicrud') return serializeApicrudRecord(instance);
@@ -85,6 +91,7 @@ function serializeApicrudRecord(instance: Instance): string {
     name: instance.name,
     id: instance.id,
   };
+  if (instance.expiresAt !== null) json.expires_at = instance.expiresAt;
   if (instance.status !== 'up') json.status = instance.status;
   if (Object.keys(instance.meta).length > 0) json.meta = { ...instance.meta };
   return JSON.stringify(json).replace(
@@ -101,8 +108,9 @@ const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 /**
- * Parses a decrypted record and checks it belongs at `ref`. Records of this project's format must carry
- * their own expiry and identity; records written by apicrud carry neither, and are taken as they are.
+ * Parses a decrypted record and checks it belongs at `ref`. Records of this project's native format
+ * (with `v`) must carry their own expiry; apicrud-format records may carry `expires_at`, `name` and `id`
+ * (our registry writes them) or not (Python apicrud writes none), and whatever they carry is checked.
  */
 export function parseRecord(plaintext: string, ref: RecordRef): Instance {
   let json: unknown;

@@ -20,20 +20,43 @@ const base: Instance = {
 };
 
 describe("serializeRecord in apicrud's format", () => {
-  it("writes the seed's fields in the seed's order, then name and id; no version, no expiry", () => {
+  it("writes the seed's fields in the seed's order, then name, id and expires_at; no version", () => {
     const text = serializeRecord(base, 'apicrud');
     expect(text).toBe(
       '{"endpoints":["account","location"],"ipv4":"10.0.0.7","port":8080,' +
-        '"public_url":"https://api.example.com","created":"2026-11-26T20:00:00","name":"main","id":"i-1"}',
+        '"public_url":"https://api.example.com","created":"2026-11-26T20:00:00","name":"main","id":"i-1",' +
+        `"expires_at":${Date.parse('2026-11-26T20:01:00Z')}}`,
     );
+    expect(parseRecord(text, ref)).toEqual(base);
+  });
+
+  it('adds status and meta only when they are not the defaults, after expires_at; no version', () => {
+    const json = JSON.parse(serializeRecord({ ...base, status: 'draining', meta: { zone: 'a' } }, 'apicrud'));
+    expect(Object.keys(json)).toEqual([
+      'endpoints',
+      'ipv4',
+      'port',
+      'public_url',
+      'created',
+      'name',
+      'id',
+      'expires_at',
+      'status',
+      'meta',
+    ]);
+    expect(json).toMatchObject({ status: 'draining', meta: { zone: 'a' }, expires_at: base.expiresAt });
+    expect(Object.keys(json)).not.toContain('v');
+  });
+
+  it('writes no expires_at for an instance without an expiry, and reads it back without one', () => {
+    const text = serializeRecord({ ...base, expiresAt: null }, 'apicrud');
+    expect(Object.keys(JSON.parse(text))).not.toContain('expires_at');
     expect(parseRecord(text, ref)).toEqual({ ...base, expiresAt: null });
   });
 
-  it('adds status and meta only when they are not the defaults', () => {
-    const json = JSON.parse(serializeRecord({ ...base, status: 'draining', meta: { zone: 'a' } }, 'apicrud'));
-    expect(json).toMatchObject({ status: 'draining', meta: { zone: 'a' } });
-    expect(Object.keys(json)).not.toContain('v');
-    expect(Object.keys(json)).not.toContain('expires_at');
+  it('a record whose expires_at is not a finite number is rejected', () => {
+    const json = JSON.parse(serializeRecord(base, 'apicrud'));
+    expect(() => parseRecord(JSON.stringify({ ...json, expires_at: 'soon' }), ref)).toThrow('bad expires_at');
   });
 
   it('is ASCII, escaped as Python json.dumps escapes, and reads back exactly', () => {
@@ -75,7 +98,7 @@ describe("serializeRecord in apicrud's format", () => {
       fc.property(instance, (record) => {
         const text = serializeRecord(record, 'apicrud');
         expect(text).toMatch(/^[\x20-\x7e]*$/);
-        expect(parseRecord(text, ref)).toEqual({ ...record, expiresAt: null });
+        expect(parseRecord(text, ref)).toEqual(record);
       }),
       { numRuns: 300 },
     );

@@ -64,7 +64,7 @@ describe('memory store key layouts', () => {
 });
 
 describe('a registry in apicrud mode on the memory store', () => {
-  it("writes apicrud's fields with its codec, and no expiry of its own", async () => {
+  it("writes apicrud's fields with its codec, then name, id and its own expiry; no version", async () => {
     const store = memoryStore({ clock });
     await registry(store).register(['account'], {
       serviceName: 'main',
@@ -74,7 +74,8 @@ describe('a registry in apicrud mode on the memory store', () => {
     });
     const [stored] = await store.list('reg', 'main');
     const plaintext = await apicrudCodec(SECRET).decode(stored?.value ?? '', 'reg:main:i-1');
-    expect(Object.keys(JSON.parse(plaintext))).toEqual([
+    const json = JSON.parse(plaintext);
+    expect(Object.keys(json)).toEqual([
       'endpoints',
       'ipv4',
       'port',
@@ -82,9 +83,13 @@ describe('a registry in apicrud mode on the memory store', () => {
       'created',
       'name',
       'id',
+      'expires_at',
     ]);
+    // apicrud mode's default ttl, 60 s, in ms since the epoch.
+    expect(json.expires_at).toBe(now + 60_000);
     const found = await registry(store).find();
-    expect(found.instances[0]).toMatchObject({ name: 'main', id: 'i-1', expiresAt: null });
+    expect(found.instances[0]).toMatchObject({ name: 'main', id: 'i-1', expiresAt: now + 60_000 });
+    expect(found.instances[0]?.expiresAt).toBeGreaterThan(now);
   });
 
   it('skips and counts keys that do not split into valid names, reported under their key', async () => {

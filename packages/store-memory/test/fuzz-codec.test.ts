@@ -42,9 +42,8 @@ const codecCases: CodecCase[] = [
 const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStore =>
   codecCase.format === 'native' ? store : store.withLayout('apicrud');
 
-/** What a reader makes of a registration: apicrud-format records carry no expiry of their own. */
-const asFound = (instance: Instance, codecCase: CodecCase): Instance =>
-  codecCase.format === 'native' ? instance : { ...instance, expiresAt: null };
+/** The registry's own unit conversion: whole milliseconds, so every write of a record has one length. */
+const ttlMsOf = (args: { ttl: number }): number => Math.round(args.ttl * 1000);
 
 /** The exact length of a stored value, from the documented formats. */
 function encodedLength(plaintext: string, codec: CodecCase['label']): number {
@@ -126,8 +125,8 @@ async function registerAndFind(codecCase: CodecCase, args: Registration): Promis
     ttl: args.ttl,
     interval: args.ttl / 2,
   });
-  // The registry's own unit conversion; a fractional ttl gives a fractional expiry, which JSON keeps exactly.
-  const expected = expectedInstance(args, args.ttl * 1000);
+  // Both formats carry the expiry, in whole milliseconds even for a fractional ttl.
+  const expected = expectedInstance(args, ttlMsOf(args));
   const length = encodedLength(serializeRecord(expected, codecCase.format), codecCase.label);
   let registered: Instance;
   try {
@@ -148,6 +147,7 @@ async function registerAndFind(codecCase: CodecCase, args: Registration): Promis
   }
   expect(length).toBeLessThanOrEqual(LIMIT);
   expect(registered).toEqual(expected);
+  expect(Number.isInteger(registered.expiresAt)).toBe(true);
   expect(writer.health()).toMatchObject({ ok: true, lastError: null });
 
   const [stored, ...others] = await rawView(store, codecCase).list(args.namespace);
@@ -157,9 +157,9 @@ async function registerAndFind(codecCase: CodecCase, args: Registration): Promis
 
   const reader = new ServiceRegistry(common);
   const all = await reader.find();
-  expect(all.instances).toEqual([asFound(expected, codecCase)]);
+  expect(all.instances).toEqual([expected]);
   expect(all.rejected).toBe(0);
-  expect((await reader.find(args.serviceName)).instances).toEqual([asFound(expected, codecCase)]);
+  expect((await reader.find(args.serviceName)).instances).toEqual([expected]);
   await writer.close();
   expect((await reader.find()).instances).toEqual([]);
   return true;
@@ -234,21 +234,19 @@ describe.each(codecCases)('codec round trip through register and find ($label)',
           interval: args.ttl / 2,
         });
         await writer.register(args.endpoints, { ...args, refresh: false });
-        const expected = expectedInstance(args, args.ttl * 1000);
+        const expected = expectedInstance(args, ttlMsOf(args));
         const changed = serializeRecord({ ...expected, status: next }, codecCase.format);
         const fits = encodedLength(changed, codecCase.label) <= LIMIT;
         const outcome = await writer.setStatus(next).catch((caught: unknown) => caught);
         const reader = new ServiceRegistry(options);
         if (fits) {
-          expect((await reader.find()).instances).toEqual([
-            asFound({ ...expected, status: next }, codecCase),
-          ]);
+          expect((await reader.find()).instances).toEqual([{ ...expected, status: next }]);
         } else {
           expect(outcome).toSatisfy((caught) => isRegistryError(caught, 'record-too-large'));
           expect(writer.get()?.status).toBe('up');
           expect(writer.health()).toMatchObject({ ok: true, consecutiveFailures: 0 });
           await writer.update();
-          expect((await reader.find()).instances).toEqual([asFound(expected, codecCase)]);
+          expect((await reader.find()).instances).toEqual([expected]);
         }
       }),
       { numRuns: 100 },
@@ -261,7 +259,7 @@ function fillTo(args: Registration, target: number, codecCase: CodecCase): Regis
   const meta: Record<string, string> = {};
   const lengthNow = () =>
     encodedLength(
-      serializeRecord(expectedInstance({ ...args, meta }, args.ttl * 1000), codecCase.format),
+      serializeRecord(expectedInstance({ ...args, meta }, ttlMsOf(args)), codecCase.format),
       codecCase.label,
     );
   let entries = 0;
@@ -342,14 +340,18 @@ describe('serializeRecord and parseRecord (public exports)', () => {
         const ref = { namespace: args.namespace, service: args.serviceName, instanceId: args.instanceId };
         const text = serializeRecord(instance);
         expect(parseRecord(text, ref)).toEqual(instance);
-        // The apicrud format drops the expiry and keeps the rest, non-ASCII escaped as Python's json.dumps does.
+        // The apicrud format keeps everything but the version, non-ASCII escaped as Python's json.dumps does.
         const apicrudText = serializeRecord(instance, 'apicrud');
         expect(apicrudText).toMatch(/^[\x20-\x7e]*$/);
-        expect(parseRecord(apicrudText, ref)).toEqual({ ...instance, expiresAt: null });
+        expect(JSON.parse(apicrudText)).not.toHaveProperty('v');
+        expect(JSON.parse(apicrudText)).toHaveProperty('expires_at', expiresAt);
+        expect(parseRecord(apicrudText, ref)).toEqual(instance);
         fc.pre(otherService !== args.serviceName || otherId !== args.instanceId);
-        expect(() => parseRecord(text, { ...ref, service: otherService, instanceId: otherId })).toThrow(
-          /another (service|instance)/,
-        );
+        for (const written of [text, apicrudText]) {
+          expect(() => parseRecord(written, { ...ref, service: otherService, instanceId: otherId })).toThrow(
+            /another (service|instance)/,
+          );
+        }
       }),
       { numRuns: 300 },
     );

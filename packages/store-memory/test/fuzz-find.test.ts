@@ -34,7 +34,10 @@ interface CodecCase {
   readonly options: Partial<RegistryOptions>;
   /** Where the registry of this mode keeps records: apicrud mode uses Python apicrud's key layout. */
   readonly layout: KeyLayout;
-  /** Plaintext formats a registry of this mode meets: its own, and for apicrud, Python's (no name, id). */
+  /**
+   * Plaintext formats a registry of this mode meets: its own, and for apicrud, Python's (no name, id or
+   * expires_at).
+   */
   readonly formats: readonly RecordFormat[];
   /** A codec with the registry's secret, to write values as another instance of the cluster would. */
   readonly codec: RecordCodec;
@@ -73,10 +76,9 @@ const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStore =>
 /** A valid record in `format`, and what `find` must make of it. */
 function validRecord(instance: Instance, format: RecordFormat): { plaintext: string; expected: Instance } {
   if (format === 'native') return { plaintext: serializeRecord(instance), expected: instance };
-  if (format === 'apicrud') {
-    // No expires_at: the store's expiry is the record's only one, as in apicrud.
-    return { plaintext: serializeRecord(instance, 'apicrud'), expected: { ...instance, expiresAt: null } };
-  }
+  // Everything but the version, the expiry included.
+  if (format === 'apicrud') return { plaintext: serializeRecord(instance, 'apicrud'), expected: instance };
+  // Python apicrud's own: no expiry, so the store's is the record's only one.
   const { endpoints, ipv4, port, publicUrl, created } = instance.info;
   return {
     plaintext: JSON.stringify({ endpoints, ipv4, port, public_url: publicUrl, created }),
@@ -220,6 +222,8 @@ async function badValue(
 ): Promise<string> {
   const { codec, malleableBytes } = codecCase;
   const key = recordKey(ref);
+  // Either format a registry of this mode writes, both with an expiry, name and id.
+  const written = codecCase.formats.includes('apicrud') && record.format % 2 === 1 ? 'apicrud' : 'native';
   const valid = () => codec.encode(serializeRecord(instanceAt(ref, record)), key);
   switch (bad.kind) {
     case 'latin1':
@@ -277,10 +281,10 @@ async function badValue(
         service: bad.swap === 'instance' ? ref.service : `${ref.service}-other`,
         instanceId: bad.swap === 'service' ? ref.instanceId : `${ref.instanceId}-other`,
       };
-      return codec.encode(serializeRecord(instanceAt(from, record)), recordKey(from));
+      return codec.encode(serializeRecord(instanceAt(from, record), written), recordKey(from));
     }
     case 'expired':
-      return codec.encode(serializeRecord(instanceAt(ref, record, NOW - bad.agoMs)), key);
+      return codec.encode(serializeRecord(instanceAt(ref, record, NOW - bad.agoMs), written), key);
   }
 }
 

@@ -363,7 +363,7 @@ describe.each(codecCases)('records out of place, out of time or out of size ($la
     expect(ids(moved)).toEqual(codecCase.label === 'gcm' ? [] : ['main:i-1']);
   });
 
-  it('a record replayed after it expired is rejected when it carries its own expiry', async () => {
+  it('a record replayed after it expired is rejected: every record the registry writes carries its expiry', async () => {
     vi.useFakeTimers({ now: NOW });
     const memory = memoryStore();
     const raw = rawView(memory, codecCase);
@@ -371,21 +371,47 @@ describe.each(codecCases)('records out of place, out of time or out of size ($la
     const [stored] = await raw.list('reg');
     await vi.advanceTimersByTimeAsync(31_000);
     expect(await raw.list('reg')).toEqual([]);
+    // A store writer puts the captured value back, with a fresh store ttl.
     raw.putRaw(stored as RecordRef, stored?.value as string, 60_000);
-    const result = await new ServiceRegistry(registryOptions(memory)).find();
-    if (codecCase.label === 'gcm') {
-      expect(result.instances).toEqual([]);
-      expect(result.rejected).toBe(1);
-    } else {
-      // apicrud mode writes Python apicrud's fields, without an expiry: the store's is the only one, so a
-      // replay lives until the store expires it again (SECURITY.md). A record with its own expiry is refused.
-      expect(ids(result)).toEqual(['main:i-1']);
-      const expired = serializeRecord({ ...(result.instances[0] as Instance), id: 'i-9', expiresAt: NOW });
-      const ref = { namespace: 'reg', service: 'main', instanceId: 'i-9' };
-      raw.putRaw(ref, await codecCase.codec(NEW_SECRET).encode(expired, recordKey(ref)), 60_000);
-      expect((await new ServiceRegistry(registryOptions(memory)).find('main')).rejected).toBe(1);
-    }
+    const reader = new ServiceRegistry(registryOptions(memory));
+    const reasons: string[] = [];
+    reader.on('rejected-record', (event) => reasons.push(event.reason));
+    const result = await reader.find();
+    expect(result.instances).toEqual([]);
+    expect(result.rejected).toBe(1);
+    expect(reasons).toEqual(['expired']);
   });
+
+  if (codecCase.label === 'apicrud') {
+    it('the residual risk: a record without expiry, as Python apicrud writes it, lives until the store expires it', async () => {
+      vi.useFakeTimers({ now: NOW });
+      const memory = memoryStore();
+      const raw = rawView(memory, codecCase);
+      // Python apicrud's `info` dict: the seed's five fields, no name, id or expires_at.
+      const python = JSON.stringify({
+        endpoints: ['account'],
+        ipv4: null,
+        port: 8080,
+        public_url: 'https://api.example.com',
+        created: '2026-11-26T12:00:00',
+      });
+      const ref = { namespace: 'reg', service: 'main', instanceId: 'py-1' };
+      const value = await codecCase.codec(NEW_SECRET).encode(python, recordKey(ref));
+      raw.putRaw(ref, value, 60_000);
+      await vi.advanceTimersByTimeAsync(61_000);
+      expect(await raw.list('reg')).toEqual([]);
+      // Replayed long after its writer stopped: only the store's ttl bounds it (SECURITY.md).
+      raw.putRaw(ref, value, 60_000);
+      const replayed = await new ServiceRegistry(registryOptions(memory)).find();
+      expect(ids(replayed)).toEqual(['main:py-1']);
+      expect(replayed.instances[0]?.expiresAt).toBeNull();
+      expect(replayed.rejected).toBe(0);
+      await vi.advanceTimersByTimeAsync(60_000);
+      const gone = await new ServiceRegistry(registryOptions(memory)).find();
+      expect(gone.instances).toEqual([]);
+      expect(gone.rejected).toBe(0);
+    });
+  }
 
   it('records above the size limit are refused on write and skipped on read', async () => {
     const memory = memoryStore();

@@ -209,6 +209,7 @@ if (redis) {
     it('writes what apicrud reads: exactly its key, its fields and SET EX, nothing else', async () => {
       const ns = namespace();
       const registry = make({ namespace: ns });
+      const before = Date.now();
       await registry.register(['account', 'zähler'], {
         serviceName: 'main',
         instanceId: 'ts-1',
@@ -216,6 +217,7 @@ if (redis) {
         ipv4: '10.0.0.9',
         refresh: false,
       });
+      const after = Date.now();
       const key = `${ns}:main:ts-1`;
       expect(await admin.keys(`${ns}:*`)).toEqual([key]);
       expect(await admin.type(key)).toBe('string');
@@ -226,7 +228,18 @@ if (redis) {
       // ASCII, as Python's json.dumps writes it: apicrud's own character padding could encrypt it.
       expect(plaintext).toMatch(/^[\x20-\x7e]+$/);
       const json = JSON.parse(plaintext) as Record<string, unknown>;
-      expect(Object.keys(json)).toEqual(['endpoints', 'ipv4', 'port', 'public_url', 'created', 'name', 'id']);
+      // apicrud's fields, then name, id and the record's own expiry (apicrud returns extra fields as they
+      // are); no format version.
+      expect(Object.keys(json)).toEqual([
+        'endpoints',
+        'ipv4',
+        'port',
+        'public_url',
+        'created',
+        'name',
+        'id',
+        'expires_at',
+      ]);
       expect(json).toMatchObject({
         endpoints: ['account', 'zähler'],
         ipv4: '10.0.0.9',
@@ -236,12 +249,28 @@ if (redis) {
         id: 'ts-1',
       });
       expect(json.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+      // Whole milliseconds since the epoch, the default apicrud-mode ttl (60 s) after the write.
+      expect(Number.isInteger(json.expires_at)).toBe(true);
+      expect(json.expires_at).toBeGreaterThanOrEqual(before + 60_000);
+      expect(json.expires_at).toBeLessThanOrEqual(after + 60_000);
 
       // Status and meta only when not the defaults; apicrud ignores them, our readers use them.
       await registry.setStatus('draining');
       const changed = JSON.parse(apicrudDecrypt(SECRET, (await admin.get(key)) as string));
       expect(changed.status).toBe('draining');
       expect(changed.meta).toBeUndefined();
+      expect(Object.keys(changed)).toEqual([
+        'endpoints',
+        'ipv4',
+        'port',
+        'public_url',
+        'created',
+        'name',
+        'id',
+        'expires_at',
+        'status',
+      ]);
+      expect(changed.expires_at).toBeGreaterThanOrEqual(json.expires_at as number);
       await registry.deregister();
       expect(await admin.exists(key)).toBe(0);
     });
@@ -262,8 +291,13 @@ if (redis) {
       await admin.set(`${ns}:media:py-1`, seedValue(SECRET, { endpoints: ['file'] }), 'EX', 60);
       const ts = make({ namespace: ns });
       await ts.register(['account'], { serviceName: 'main', instanceId: 'ts-1', port: 8080, refresh: false });
+      const now = Date.now();
       const result = await ts.find();
       expect(names(result)).toEqual(['main:ts-1', 'media:py-1']);
+      // Our record carries its own expiry; the Python-format one has none, and lives while Redis keeps it.
+      expect(result.instances[0]?.expiresAt).toBeGreaterThan(now);
+      expect(result.instances[0]?.expiresAt).toBeLessThanOrEqual(now + 60_000);
+      expect(result.instances[1]?.expiresAt).toBeNull();
       expect(result.urlMap).toEqual({
         account: 'https://ts.example.com/api/v1',
         file: 'https://api.example.com/api/v1',
