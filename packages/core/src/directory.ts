@@ -37,25 +37,31 @@ export function buildUrlMap(
   conflictExempt: ReadonlySet<string>,
 ): { urlMap: Record<string, string>; conflicts: UrlConflict[] } {
   const urlMap: Record<string, string> = Object.create(null);
-  const seen = new Map<string, { urls: string[]; instances: string[] }>();
+  // Per resource: every URL seen, and the instances serving it (names are built only for conflicts).
+  const seen = new Map<string, { urls: Set<string>; servers: Instance[] }>();
   for (const instance of instances) {
     if (instance.status === 'down') continue;
     const url = instance.info.publicUrl + baseUrl;
     for (const resource of instance.info.endpoints) {
       let entry = seen.get(resource);
       if (!entry) {
-        entry = { urls: [], instances: [] };
+        entry = { urls: new Set([url]), servers: [] };
         seen.set(resource, entry);
         urlMap[resource] = url;
+      } else {
+        entry.urls.add(url);
       }
-      if (!entry.urls.includes(url)) entry.urls.push(url);
-      entry.instances.push(`${instance.name}:${instance.id}`);
+      entry.servers.push(instance);
     }
   }
   const conflicts: UrlConflict[] = [];
   for (const [resource, entry] of seen) {
-    if (entry.urls.length > 1 && !conflictExempt.has(resource)) {
-      conflicts.push({ resource, urls: entry.urls, instances: entry.instances });
+    if (entry.urls.size > 1 && !conflictExempt.has(resource)) {
+      conflicts.push({
+        resource,
+        urls: [...entry.urls],
+        instances: entry.servers.map((server) => `${server.name}:${server.id}`),
+      });
     }
   }
   return { urlMap: { ...urlMap }, conflicts };

@@ -10,23 +10,30 @@ export interface Rejection {
   readonly firstSeen: boolean;
 }
 
-/** Most decoded values remembered between `find` calls. */
+/** Most records remembered between `find` calls (one entry per record key). */
 const CACHE_LIMIT = 50_000;
 /**
- * Most characters of cache keys (record key and ciphertext) remembered: values up to `maxRecordBytes`
- * each, rewritten with a fresh IV at every refresh, would otherwise pin up to 50,000 x 64 KiB of heap.
+ * Most characters of ciphertext remembered: values up to `maxRecordBytes` each would otherwise pin up
+ * to 50,000 x 64 KiB of heap.
  */
 const CACHE_CHAR_LIMIT = 32 * 1024 * 1024;
 
+interface CacheEntry {
+  readonly value: string;
+  readonly outcome: Instance | string;
+}
+
 /**
  * Decrypts and validates stored values. A value that has not changed since it was last read is not
- * decrypted again: the cache is keyed by the record's key and its exact ciphertext, and an authenticated
- * ciphertext always decrypts to the same plaintext. Expiry is checked by the caller on every read.
+ * decrypted again: the cache holds, per record key, the last ciphertext seen and what it decoded to,
+ * and an authenticated ciphertext always decrypts to the same plaintext. Keying by the record key and
+ * comparing the ciphertext keeps a lookup cheap (no hashing of the value) and holds one entry per
+ * record. Expiry is checked by the caller on every read.
  */
 export class RecordReader {
   readonly #codec: RecordCodec;
   readonly #maxRecordBytes: number;
-  readonly #cache = new Map<string, Instance | string>();
+  readonly #cache = new Map<string, CacheEntry>();
   #cachedChars = 0;
   rejectedTotal = 0;
 
@@ -35,15 +42,19 @@ export class RecordReader {
     this.#maxRecordBytes = maxRecordBytes;
   }
 
-  async read(record: StoredRecord): Promise<Instance | Rejection> {
+  /** The outcome without decrypting, when the value is oversized or unchanged since the last read. */
+  readKnown(record: StoredRecord, key: string): Instance | Rejection | undefined {
     if (record.value.length > this.#maxRecordBytes) {
       return { reason: `larger than ${this.#maxRecordBytes} bytes`, firstSeen: false };
     }
-    const key = record.key ?? recordKey(record);
-    const cacheKey = `${key}\n${record.value}`;
-    const cached = this.#cache.get(cacheKey);
-    if (cached !== undefined)
-      return typeof cached === 'string' ? { reason: cached, firstSeen: false } : cached;
+    const cached = this.#cache.get(key);
+    if (cached === undefined || cached.value !== record.value) return undefined;
+    return typeof cached.outcome === 'string' ? { reason: cached.outcome, firstSeen: false } : cached.outcome;
+  }
+
+  async read(record: StoredRecord, key: string): Promise<Instance | Rejection> {
+    const known = this.readKnown(record, key);
+    if (known !== undefined) return known;
     let outcome: Instance | string;
     try {
       // A key that does not split into valid names (`reg:svc:id:extra`) is no record of any layout.
@@ -55,20 +66,26 @@ export class RecordReader {
       if (!(error instanceof RegistryError)) throw error;
       outcome = error.message;
     }
-    // Two concurrent finds may both miss; count each entry's characters once.
-    if (!this.#cache.has(cacheKey)) {
-      // Map iteration is insertion order: drop the oldest tenth when full, and the oldest entries
-      // while the new one would pass the character budget.
-      let drop = this.#cache.size >= CACHE_LIMIT ? CACHE_LIMIT / 10 : 0;
-      for (const oldKey of this.#cache.keys()) {
-        if (drop <= 0 && this.#cachedChars + cacheKey.length <= CACHE_CHAR_LIMIT) break;
-        this.#cache.delete(oldKey);
-        this.#cachedChars -= oldKey.length;
-        drop--;
-      }
-      this.#cachedChars += cacheKey.length;
-    }
-    this.#cache.set(cacheKey, outcome);
+    this.#remember(key, { value: record.value, outcome });
     return typeof outcome === 'string' ? { reason: outcome, firstSeen: true } : outcome;
+  }
+
+  #remember(key: string, entry: CacheEntry): void {
+    const previous = this.#cache.get(key);
+    if (previous !== undefined) {
+      this.#cache.delete(key);
+      this.#cachedChars -= previous.value.length;
+    }
+    // Map iteration is insertion order: drop the oldest tenth when full, and the oldest entries
+    // while the new one would pass the character budget.
+    let drop = this.#cache.size >= CACHE_LIMIT ? CACHE_LIMIT / 10 : 0;
+    for (const [oldKey, old] of this.#cache) {
+      if (drop <= 0 && this.#cachedChars + entry.value.length <= CACHE_CHAR_LIMIT) break;
+      this.#cache.delete(oldKey);
+      this.#cachedChars -= old.value.length;
+      drop--;
+    }
+    this.#cache.set(key, entry);
+    this.#cachedChars += entry.value.length;
   }
 }

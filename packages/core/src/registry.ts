@@ -16,7 +16,7 @@ import {
   recordKey,
   serializeRecord,
 } from './record.js';
-import { RecordReader } from './record-reader.js';
+import { RecordReader, type Rejection } from './record-reader.js';
 import { RefreshLoop } from './refresh-loop.js';
 import type { RecordRef, StoredRecord } from './store.js';
 import {
@@ -229,17 +229,29 @@ export class ServiceRegistry {
     const now = clock.now();
     const instances: Instance[] = [];
     let rejected = 0;
-    const decoded = await Promise.all(records.map((record) => this.#reader.read(record)));
-    for (let index = 0; index < decoded.length; index++) {
-      const outcome = decoded[index] as Instance | { reason: string; firstSeen: boolean };
-      const record = records[index] as StoredRecord;
+    // Unchanged records are answered from the reader's cache synchronously; only the rest are decrypted.
+    const keys = records.map((record) => record.key ?? recordKey(record));
+    const outcomes = records.map((record, index) => this.#reader.readKnown(record, keys[index] as string));
+    const misses: number[] = [];
+    for (let index = 0; index < outcomes.length; index++)
+      if (outcomes[index] === undefined) misses.push(index);
+    if (misses.length > 0) {
+      const decoded = await Promise.all(
+        misses.map((index) => this.#reader.read(records[index] as StoredRecord, keys[index] as string)),
+      );
+      misses.forEach((recordIndex, missIndex) => {
+        outcomes[recordIndex] = decoded[missIndex];
+      });
+    }
+    for (let index = 0; index < outcomes.length; index++) {
+      const outcome = outcomes[index] as Instance | Rejection;
       let reason: string | undefined;
       if ('reason' in outcome) reason = outcome.reason;
       else if (outcome.expiresAt !== null && outcome.expiresAt <= now) reason = 'expired';
       else instances.push(outcome);
       if (reason !== undefined) {
         rejected++;
-        const key = record.key ?? recordKey(record);
+        const key = keys[index] as string;
         const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
         logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
         this.#events.emit('rejected-record', { key, reason });
