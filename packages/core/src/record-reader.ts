@@ -1,6 +1,6 @@
 import type { RecordCodec } from './codec/codec.js';
 import { RegistryError } from './errors.js';
-import { type Instance, parseRecord, recordKey } from './record.js';
+import { type Instance, parseRecord } from './record.js';
 import type { StoredRecord } from './store.js';
 import { isValidName } from './validate.js';
 
