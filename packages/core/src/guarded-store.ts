@@ -1,7 +1,7 @@
 import { RegistryError } from './errors.js';
 import { recordKey } from './record.js';
 import type { Logger } from './runtime.js';
-import type { RecordRef, RegistryStore, StoredRecord } from './store.js';
+import type { PutOptions, RecordRef, RegistryStore, StoredRecord } from './store.js';
 
 /**
  * Core's one wrapper around a store: every call is logged at debug level, and anything a store throws
@@ -9,7 +9,7 @@ import type { RecordRef, RegistryStore, StoredRecord } from './store.js';
  */
 export interface GuardedStore {
   readonly name: string;
-  put(ref: RecordRef, value: string, ttlMs: number): Promise<void>;
+  put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<void>;
   delete(ref: RecordRef): Promise<void>;
   list(namespace: string, service?: string): Promise<StoredRecord[]>;
 }
@@ -31,7 +31,8 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
   }
   return {
     name: store.name,
-    put: (ref, value, ttlMs) => call('put', recordKey(ref), () => store.put(ref, value, ttlMs)),
+    put: (ref, value, ttlMs, options) =>
+      call('put', recordKey(ref), () => store.put(ref, value, ttlMs, options)),
     delete: (ref) => call('delete', recordKey(ref), () => store.delete(ref)),
     list: (namespace, service) =>
       call('list', service === undefined ? `${namespace}:*` : `${namespace}:${service}:*`, () =>

@@ -26,6 +26,13 @@ export type { RegistryEvents, RegistryHealth } from './registry.js';
 export { ServiceRegistry } from './registry.js';
 export type { Clock, Logger } from './runtime.js';
 export { silentLogger, systemClock } from './runtime.js';
-export type { KeyLayout, RecordRef, RegistryStore, StoreCapabilities, StoredRecord } from './store.js';
+export type {
+  KeyLayout,
+  PutOptions,
+  RecordRef,
+  RegistryStore,
+  StoreCapabilities,
+  StoredRecord,
+} from './store.js';
 export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';
 export type { WatchOptions } from './watch.js';

@@ -73,6 +73,8 @@ export class ServiceRegistry {
   #instance: Instance | undefined;
   #ref: RecordRef | undefined;
   #writes: Promise<unknown> = Promise.resolve();
+  /** The registration as last written successfully; a refresh of the same object changes nothing. */
+  #written: Instance | undefined;
   #closed = false;
   #health = {
     ok: false,
@@ -392,11 +394,13 @@ export class ServiceRegistry {
       this.#health.lastAttemptAt = started;
       try {
         const value = await this.#encode({ ...instance, expiresAt }, ref);
-        await this.#store.put(ref, value, ttlMs);
+        await this.#store.put(ref, value, ttlMs, { changed: this.#written !== instance });
       } catch (error) {
+        this.#written = undefined;
         this.#recordFailure(error);
         throw error;
       }
+      this.#written = instance;
       this.#lastExpiresAt = expiresAt;
       const failures = this.#health.consecutiveFailures;
       const failingSince = this.#health.failingSince;

@@ -23,6 +23,15 @@ export interface StoredRecord extends RecordRef {
  */
 export type KeyLayout = 'native' | 'apicrud';
 
+/** Hints that come with a write. */
+export interface PutOptions {
+  /**
+   * False when the record's content (everything but its expiry) is what this instance wrote last time:
+   * a routine refresh. Stores that push change notices may then skip the notice. Default true.
+   */
+  readonly changed?: boolean;
+}
+
 /** Optional capabilities a store declares; core never assumes one that is not declared. */
 export interface StoreCapabilities {
   /** The store pushes change notices (`watch`); without it core polls. */
@@ -44,7 +53,7 @@ export interface RegistryStore {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
   /** Atomic upsert of one record that expires after `ttlMs` milliseconds. One round trip. */
-  put(ref: RecordRef, value: string, ttlMs: number): Promise<void>;
+  put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<void>;
   /** Removes one record; removing a missing record is not an error. */
   delete(ref: RecordRef): Promise<void>;
   /** Live records of one service, or of every service when `service` is omitted. */

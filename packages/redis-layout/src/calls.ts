@@ -48,12 +48,21 @@ function assertRef(ref: RecordRef): void {
   assertName(ref.instanceId, 'instance id');
 }
 
-/** A refresh: write the record, index it, (directory,) publish. */
+/** Options of `putCall`. */
+export interface PutCallOptions extends DirectoryOptions {
+  /**
+   * False when the record's content (all but its expiry) is what this instance wrote last time: the
+   * script then publishes a change notice only if the instance was missing from the index. Default true.
+   */
+  readonly changed?: boolean;
+}
+
+/** A refresh: write the record, index it, (directory,) publish when something changed. */
 export function putCall(
   ref: RecordRef,
   value: string,
   ttlMs: number,
-  options: DirectoryOptions = {},
+  options: PutCallOptions = {},
 ): ScriptCall {
   assertRef(ref);
   if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
@@ -62,7 +71,14 @@ export function putCall(
   return {
     script: putScript,
     keys,
-    args: [value, ttlArgument(ttlMs), ref.instanceId, changesChannel(ref.namespace), ref.service],
+    args: [
+      value,
+      ttlArgument(ttlMs),
+      ref.instanceId,
+      changesChannel(ref.namespace),
+      ref.service,
+      options.changed === false ? '0' : '1',
+    ],
   };
 }
 

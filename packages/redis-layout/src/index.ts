@@ -12,7 +12,7 @@ export {
   parseScanReply,
   scanKeys,
 } from './apicrud.js';
-export type { DirectoryOptions, ListServiceCallOptions, ScriptCall } from './calls.js';
+export type { DirectoryOptions, ListServiceCallOptions, PutCallOptions, ScriptCall } from './calls.js';
 export {
   deleteCall,
   listServiceCall,

@@ -33,21 +33,36 @@ const define = (name: string, body: string): RedisScript => {
 };
 
 /**
- * A refresh. KEYS: record, index, [directory]. ARGV: value, ttl ms, instance id, channel, service.
- * Writes the record with PX, prunes and updates the index, updates the directory when given (single
- * Redis), publishes the service name.
+ * A refresh. KEYS: record, index, [directory]. ARGV: value, ttl ms, instance id, channel, service,
+ * notify (`0` when the record's content did not change). Writes the record with PX and its index entry;
+ * publishes the service name when the instance is new to the index (a join, or a store that lost it)
+ * or its content changed. The index is pruned when it grows. Upkeep of the directory and of the index's
+ * own expiry runs about once per ttl, not on every refresh: both are extended to a horizon one ttl past
+ * the record's expiry, and touched again only once a record would outlive it. On Redis Cluster (no
+ * directory key here) the index's expiry is checked on every refresh instead.
  */
 export const putScript: RedisScript = define(
   'put',
-  `${NOW}${TOUCH_DIRECTORY}local ttl = tonumber(ARGV[2])
+  `${NOW}local ttl = tonumber(ARGV[2])
 local expiresAt = now + ttl
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('ZADD', KEYS[2], expiresAt, ARGV[3])
-if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-if KEYS[3] then touchDirectory(KEYS[3], ARGV[5], expiresAt, ttl) end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1
+local added = redis.call('ZADD', KEYS[2], expiresAt, ARGV[3])
+if added == 1 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+if KEYS[3] then
+  if tonumber(redis.call('ZSCORE', KEYS[3], ARGV[5]) or '0') < expiresAt then
+    local horizon = expiresAt + ttl
+    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    redis.call('ZADD', KEYS[3], horizon, ARGV[5])
+    if redis.call('PTTL', KEYS[3]) < horizon - now then redis.call('PEXPIRE', KEYS[3], horizon - now) end
+    if redis.call('PTTL', KEYS[2]) < horizon - now then redis.call('PEXPIRE', KEYS[2], horizon - now) end
+  elseif added == 1 and redis.call('PTTL', KEYS[2]) < ttl then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
+elseif redis.call('PTTL', KEYS[2]) < ttl then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if added == 1 or ARGV[6] ~= '0' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+return added
 `,
 );
 

@@ -47,7 +47,8 @@ describe('script calls', () => {
     const call = putCall(ref, 'value', 1500.2);
     expect(call.script.name).toBe('put');
     expect(call.keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}', 'reg:services']);
-    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api']);
+    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api', '1']);
+    expect(putCall(ref, 'value', 1000, { changed: false }).args.at(-1)).toBe('0');
     expect(scriptArguments(call)).toEqual([3, ...call.keys, ...call.args]);
     expect(putCall(ref, 'value', 1000, { directory: false }).keys).toHaveLength(2);
     expect(touchServiceCall('reg', 'api', 1000)).toMatchObject({

@@ -1,6 +1,7 @@
 import {
   assertName,
   type KeyLayout,
+  type PutOptions,
   type RecordRef,
   RegistryError,
   type RegistryStore,
@@ -103,15 +104,16 @@ export function redisStore(options: RedisStoreOptions) {
     name: 'redis',
     capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
 
-    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
+    put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
       return attempt('put', async () => {
+        const changed = options.changed !== false;
         if (!cluster) {
-          await runScript(client, putCall(ref, value, ttlMs));
+          await runScript(client, putCall(ref, value, ttlMs, { changed }));
           return;
         }
         // The directory lives in another slot: same round trip, another command.
         await Promise.all([
-          runScript(client, putCall(ref, value, ttlMs, { directory: false })),
+          runScript(client, putCall(ref, value, ttlMs, { directory: false, changed })),
           runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs)),
         ]);
       });

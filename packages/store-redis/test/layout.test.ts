@@ -83,6 +83,9 @@ if (redis) {
       expect((await admin.zrange(servicesKey(ns), '0', '-1')).sort()).toEqual(['long', 'short']);
       await sleep(SHORT_TTL_MS + 50);
       expect(ids(await store.list(ns))).toEqual(['long:i-1']);
+      // The directory keeps a service one ttl past its last record's expiry (its upkeep horizon).
+      await sleep(SHORT_TTL_MS);
+      expect(ids(await store.list(ns))).toEqual(['long:i-1']);
       expect(await admin.zrange(servicesKey(ns), '0', '-1')).toEqual(['long']);
     });
 
@@ -90,7 +93,28 @@ if (redis) {
       const ns = namespace();
       await store.put({ namespace: ns, service: 'api', instanceId: 'i-1' }, 'v', SHORT_TTL_MS);
       await sleep(SHORT_TTL_MS + 50);
+      expect(await admin.keys(`${ns}:*`)).not.toContain(`${ns}:{api}:i-1`);
+      // Index and directory outlive the last record by at most one ttl.
+      await sleep(SHORT_TTL_MS);
       expect(await admin.keys(`${ns}:*`)).toEqual([]);
+    });
+
+    it('publishes a change notice for joins and changes, not for routine refreshes', async () => {
+      const ns = namespace();
+      const seen: string[] = [];
+      const stop = await store.watch(ns, (service) => seen.push(service));
+      const ref = { namespace: ns, service: 'api', instanceId: 'i-1' };
+      await store.put(ref, 'v1', LONG_TTL_MS, { changed: true }); // a join
+      await store.put(ref, 'v2', LONG_TTL_MS, { changed: false }); // routine refreshes: silent
+      await store.put(ref, 'v3', LONG_TTL_MS, { changed: false });
+      await store.put({ ...ref, instanceId: 'i-2' }, 'v', LONG_TTL_MS, { changed: false }); // new to the index
+      await admin.zrem(indexKey(ns, 'api'), 'i-1'); // the store lost the entry (flush, failover)
+      await store.put(ref, 'v4', LONG_TTL_MS, { changed: false }); // back: announced
+      await store.put(ref, 'v5', LONG_TTL_MS); // content changed (the default)
+      await waitFor(() => seen.length >= 4, 2000);
+      await sleep(100);
+      expect(seen).toEqual(['api', 'api', 'api', 'api']);
+      await stop();
     });
 
     it('watchers of one namespace share a subscription and stop independently', async () => {
