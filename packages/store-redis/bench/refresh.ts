@@ -1,0 +1,222 @@
+// Refresh throughput: 1,000 real ServiceRegistry objects calling update() (one EVALSHA each) against
+// plain `SET key value EX ttl` of the same values, on the same connection, with the same concurrency.
+
+import { type CryptoBackend, gcmCodec, ServiceRegistry, webCryptoBackend } from '@service-registry/core';
+import { indexKey, recordKey, servicesKey } from '@service-registry/redis-layout';
+import type { Redis } from 'ioredis';
+import type { RedisStore } from '../src/index.js';
+import {
+  collectGarbage,
+  commandTimes,
+  progress,
+  runBounded,
+  type Summary,
+  summarize,
+  timesDelta,
+} from './lib.js';
+
+export const FLEET_SIZE = 1000;
+const FLEET_SERVICES = 10;
+const TTL_SECONDS = 30;
+const SECRET = 'benchmark secret: 32 characters!';
+const ENDPOINTS = ['orders', 'invoices', 'payments', 'refunds', 'carts'];
+
+export interface RefreshOptions {
+  readonly client: Redis;
+  readonly admin: Redis;
+  readonly store: RedisStore;
+  readonly rounds: number;
+  /** In-flight refreshes (the fleet's parallelism as the server sees it). */
+  readonly concurrency: number;
+}
+
+export interface RefreshRow {
+  readonly label: string;
+  readonly kind: 'registry' | 'store' | 'set';
+  readonly concurrency: number;
+  /** Operations per second, per round of 1,000. */
+  readonly opsPerSecond: Summary;
+  /** Server µs per command (EVALSHA of the put script, or SET), from INFO commandstats. */
+  readonly serverUsPerCall: number;
+  /** Commands the server counted per operation (1 = one round trip per refresh). */
+  readonly callsPerOp: number;
+}
+
+export interface RefreshResult {
+  readonly instances: number;
+  readonly services: number;
+  readonly valueBytes: { readonly min: number; readonly max: number; readonly mean: number };
+  readonly rows: readonly RefreshRow[];
+  /** Per round: registry ops/s ÷ SET ops/s at the same concurrency (node:crypto), keyed by concurrency. */
+  readonly ratios: ReadonlyMap<number, Summary>;
+}
+
+interface Variant {
+  readonly label: string;
+  readonly kind: 'registry' | 'store' | 'set';
+  readonly concurrency: number;
+  readonly commands: readonly string[];
+  readonly run: () => Promise<void>;
+  readonly samples: number[];
+  readonly serverUs: number[];
+  readonly calls: number[];
+}
+
+const ref = (namespace: string, index: number) => ({
+  namespace,
+  service: `svc-${index % FLEET_SERVICES}`,
+  instanceId: `i-${String(index).padStart(5, '0')}`,
+});
+
+async function startFleet(
+  store: RedisStore,
+  namespace: string,
+  backend: CryptoBackend | undefined,
+): Promise<ServiceRegistry[]> {
+  const registries = Array.from({ length: FLEET_SIZE }, (_, index) => {
+    const { service } = ref(namespace, index);
+    return new ServiceRegistry({
+      store,
+      // Without a codec the registry builds the default one: gcm on the default (node:crypto) backend.
+      ...(backend === undefined ? { secret: SECRET } : { codec: gcmCodec(SECRET, { backend }) }),
+      publicUrl: `https://${service}.example.com`,
+      baseUrl: '/api/v1',
+      namespace,
+      ttl: TTL_SECONDS,
+    });
+  });
+  await runBounded(FLEET_SIZE, 50, async (index) => {
+    const { service, instanceId } = ref(namespace, index);
+    await (registries[index] as ServiceRegistry).register(ENDPOINTS, {
+      serviceName: service,
+      instanceId,
+      port: 8080,
+      ipv4: `10.1.${index >> 8}.${index & 255}`,
+      meta: { region: 'eu-west-1', version: '1.42.0', zone: 'abc'[index % 3] as string },
+      refresh: false,
+    });
+  });
+  return registries;
+}
+
+export async function benchRefresh(options: RefreshOptions): Promise<RefreshResult> {
+  const { client, admin, store, rounds, concurrency } = options;
+  progress(`refresh: registering ${FLEET_SIZE} registries (node:crypto) and ${FLEET_SIZE} (Web Crypto)`);
+  const nodeFleet = await startFleet(store, 'fleet', undefined);
+  const webFleet = await startFleet(store, 'fleetweb', webCryptoBackend);
+
+  // The baseline writes exactly the values the registries wrote, to keys of its own.
+  const values = (await client.mget(
+    Array.from({ length: FLEET_SIZE }, (_, index) => recordKey(ref('fleet', index))),
+  )) as (string | null)[];
+  if (values.some((value) => value === null)) throw new Error('a fleet record is missing after register()');
+  const setKeys = Array.from({ length: FLEET_SIZE }, (_, index) => `setbaseline:${index}`);
+  const lengths = values.map((value) => (value as string).length);
+
+  const variant = (
+    label: string,
+    kind: 'registry' | 'store' | 'set',
+    width: number,
+    run: (index: number) => Promise<unknown>,
+  ): Variant => ({
+    label,
+    kind,
+    concurrency: width,
+    commands: kind === 'set' ? ['set'] : ['evalsha', 'eval'],
+    run: () => runBounded(FLEET_SIZE, width, run),
+    samples: [],
+    serverUs: [],
+    calls: [],
+  });
+  const set = (index: number) =>
+    client.set(setKeys[index] as string, values[index] as string, 'EX', TTL_SECONDS);
+  const variants: Variant[] = [
+    variant(
+      'registry.update() · node:crypto',
+      'registry',
+      concurrency,
+      (i) => nodeFleet[i]?.update() as Promise<unknown>,
+    ),
+    variant('SET key value EX ttl', 'set', concurrency, set),
+    // The store's share: the same put script with the value already encrypted, no registry.
+    variant('store.put() · pre-encrypted value', 'store', concurrency, (i) =>
+      store.put(ref('fleet', i), values[i] as string, TTL_SECONDS * 1000),
+    ),
+    variant(
+      'registry.update() · Web Crypto',
+      'registry',
+      concurrency,
+      (i) => webFleet[i]?.update() as Promise<unknown>,
+    ),
+    variant(
+      'registry.update() · node:crypto',
+      'registry',
+      1,
+      (i) => nodeFleet[i]?.update() as Promise<unknown>,
+    ),
+    variant('SET key value EX ttl', 'set', 1, set),
+  ];
+
+  collectGarbage();
+  progress(`refresh: ${rounds} rounds of ${FLEET_SIZE} operations per variant, interleaved`);
+  for (const entry of variants) await entry.run(); // warm-up: JIT, script cache, connection
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order so no variant always runs right after another.
+    for (let step = 0; step < variants.length; step++) {
+      const entry = variants[(round + step) % variants.length] as Variant;
+      const before = await commandTimes(admin);
+      const started = performance.now();
+      await entry.run();
+      const elapsed = performance.now() - started;
+      const delta = timesDelta(before, await commandTimes(admin), entry.commands);
+      entry.samples.push(elapsed);
+      entry.serverUs.push(delta.usec);
+      entry.calls.push(delta.calls);
+    }
+  }
+
+  const rows = variants.map(
+    (entry): RefreshRow => ({
+      label: entry.label,
+      kind: entry.kind,
+      concurrency: entry.concurrency,
+      opsPerSecond: summarize(entry.samples.map((ms) => (FLEET_SIZE * 1000) / ms)),
+      serverUsPerCall: sum(entry.serverUs) / Math.max(1, sum(entry.calls)),
+      callsPerOp: sum(entry.calls) / (FLEET_SIZE * entry.calls.length),
+    }),
+  );
+  const ratios = new Map<number, Summary>();
+  for (const width of new Set(variants.map((entry) => entry.concurrency))) {
+    const registry = variants.find(
+      (entry) =>
+        entry.concurrency === width && entry.kind === 'registry' && entry.label.includes('node:crypto'),
+    ) as Variant;
+    const baseline = variants.find((entry) => entry.concurrency === width && entry.kind === 'set') as Variant;
+    // Paired by round: both ran within a second of each other, under the same background load.
+    ratios.set(
+      width,
+      summarize(registry.samples.map((ms, round) => (baseline.samples[round] as number) / ms)),
+    );
+  }
+
+  progress('refresh: cleaning up');
+  await Promise.all([...nodeFleet, ...webFleet].map((registry) => registry.close()));
+  await client.unlink(...setKeys);
+  for (const namespace of ['fleet', 'fleetweb']) {
+    const keys = [servicesKey(namespace)];
+    for (let service = 0; service < FLEET_SERVICES; service++)
+      keys.push(indexKey(namespace, `svc-${service}`));
+    await client.unlink(...keys);
+  }
+  return {
+    instances: FLEET_SIZE,
+    services: FLEET_SERVICES,
+    valueBytes: { min: Math.min(...lengths), max: Math.max(...lengths), mean: sum(lengths) / lengths.length },
+    rows,
+    ratios,
+  };
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
