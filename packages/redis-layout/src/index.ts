@@ -32,6 +32,8 @@ export {
   recordKeyPrefix,
   servicesKey,
 } from './keys.js';
+export type { ScriptOutcome, ScriptTransport } from './run-scripts.js';
+export { isNoScriptError, runScript, runScriptPipeline } from './run-scripts.js';
 export type { RedisScript } from './scripts.js';
 export {
   deleteScript,

@@ -1,3 +1,12 @@
+export type { ApicrudVector, SeedInfo } from './apicrud-format.js';
+export {
+  apicrudDecrypt,
+  apicrudEncrypt,
+  apicrudVectors,
+  pythonJson,
+  pythonRecordVector,
+  seedValue,
+} from './apicrud-format.js';
 export type { RedisCluster, RedisClusterOptions } from './cluster.js';
 export { startRedisCluster } from './cluster.js';
 export type { FindRedisOptions, FoundRedis } from './find-redis.js';

@@ -1,5 +1,3 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   type FindResult,
   isRegistryError,
@@ -9,10 +7,15 @@ import {
 } from '@service-registry/core';
 import { keySlot } from '@service-registry/redis-layout';
 import {
+  apicrudDecrypt,
+  apicrudEncrypt,
+  apicrudVectors,
   deleteNamespace,
+  pythonRecordVector,
   type RedisCluster,
   type RedisServer,
   randomNamespace,
+  seedValue,
   startRedisCluster,
   startRedisServer,
   traceClient,
@@ -24,65 +27,11 @@ import { redisStore } from '../src/index.js';
 import { redis } from './found-redis.js';
 import { skipped } from './skipped.js';
 
-// The test's own implementation of Python apicrud's record format, written from its description and
-// not from core's codec: key = SHA-256(secret), AES-256-CBC, random IV, PKCS#7, base64(iv || ct).
-const aesKey = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
-
-function apicrudEncrypt(secret: string, plaintext: string): string {
-  const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-256-cbc', aesKey(secret), iv);
-  return Buffer.concat([iv, cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64');
-}
-
-function apicrudDecrypt(secret: string, value: string): string {
-  const bytes = Buffer.from(value, 'base64');
-  const decipher = createDecipheriv('aes-256-cbc', aesKey(secret), bytes.subarray(0, 16));
-  return Buffer.concat([decipher.update(bytes.subarray(16)), decipher.final()]).toString('utf8');
-}
-
-/** Python's `json.dumps` with its defaults: `, ` and `: ` separators, non-ASCII escaped. */
-function pythonJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).map(([key, item]) => `${pythonJson(key)}: ${pythonJson(item)}`);
-    return `{${entries.join(', ')}}`;
-  }
-  return JSON.stringify(value).replace(
-    /[\u007f-\uffff]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
-interface SeedInfo {
-  endpoints: string[];
-  ipv4?: string | null;
-  port?: number;
-  public_url?: string;
-  created?: string;
-}
-
-/** The value apicrud's `update()` writes: its `info` dict, in its field order, encrypted. */
-const seedValue = (secret: string, info: SeedInfo): string =>
-  apicrudEncrypt(
-    secret,
-    pythonJson({
-      endpoints: info.endpoints,
-      ipv4: info.ipv4 === undefined ? '10.0.0.7' : info.ipv4,
-      port: info.port ?? 8080,
-      public_url: info.public_url ?? 'https://api.example.com',
-      created: info.created ?? '2026-11-26T20:00:00',
-    }),
-  );
-
-interface Vector {
-  secret: string;
-  plaintext: string;
-  ciphertext: string;
-}
-const fixtureUrl = new URL('../../../../shared/fixtures/apicrud-aes-vectors.json', import.meta.url);
-const vectors = (JSON.parse(readFileSync(fixtureUrl, 'utf8')) as { cases: Vector[] }).cases;
+// The tests' own implementation of Python apicrud's record format (redis-testing's apicrud-format.ts),
+// written from its description and not from core's codec, and the vectors Python apicrud made.
+const vectors = apicrudVectors();
 // A record that Python apicrud itself encrypted: the bytes of a real apicrud registry value.
-const pythonRecord = vectors.find((vector) => vector.plaintext.startsWith('{"endpoints"')) as Vector;
+const pythonRecord = pythonRecordVector();
 
 const SECRET = pythonRecord.secret;
 const OTHER_SECRET = 'another-cluster-secret-abcdef';

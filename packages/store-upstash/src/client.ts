@@ -10,6 +10,8 @@ export interface UpstashPipelineReply {
 /** The part of an `@upstash/redis` pipeline the store uses. */
 export interface UpstashPipelineLike {
   evalsha(sha1: string, keys: string[], args: string[]): unknown;
+  /** The apicrud layout's reads (`MGET` of the keys a SCAN found). */
+  mget(keys: string[]): unknown;
   exec(options: { keepErrors: true }): Promise<readonly UpstashPipelineReply[]>;
 }
 
@@ -21,6 +23,10 @@ export interface UpstashClientLike {
   evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   pipeline(): UpstashPipelineLike;
+  // The apicrud layout (plain keys, no scripts): `SET ... EX`, `DEL` and `SCAN`.
+  set(key: string, value: string, options: { ex: number }): Promise<unknown>;
+  del(...keys: string[]): Promise<unknown>;
+  scan(cursor: string, options: { match: string; count: number }): Promise<unknown>;
 }
 
 /** Options of the client the store creates from `url` and `token`. */

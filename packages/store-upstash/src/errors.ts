@@ -31,6 +31,11 @@ export function storeError(operation: string, error: unknown): RegistryError {
   });
 }
 
+/** A command error reported inside a pipeline reply, named as the client names its own. */
+export class PipelineCommandError extends Error {
+  override readonly name = 'UpstashError';
+}
+
 export function closedError(operation: string): RegistryError {
   return new RegistryError('store-closed', `${operation} failed: the upstash store is closed`);
 }

@@ -1,4 +1,10 @@
-import { type RecordRef, RegistryError, type RegistryStore, type StoredRecord } from '@service-registry/core';
+import {
+  type KeyLayout,
+  type RecordRef,
+  RegistryError,
+  type RegistryStore,
+  type StoredRecord,
+} from '@service-registry/core';
 import {
   deleteCall,
   listServiceCall,
@@ -7,6 +13,7 @@ import {
   parseServices,
   putCall,
 } from '@service-registry/redis-layout';
+import { apicrudView } from './apicrud.js';
 import {
   assertRawStrings,
   createClient,
@@ -32,6 +39,8 @@ export type UpstashStoreUrlOptions = UpstashConnectionOptions & { client?: undef
 
 export type UpstashStoreOptions = UpstashStoreClientOptions | UpstashStoreUrlOptions;
 
+const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
+
 /** Options of `upstashStore.fromEnv`. */
 export interface UpstashFromEnvOptions {
   /**
@@ -49,6 +58,7 @@ export interface UpstashFromEnvOptions {
  * A `RegistryStore` on Upstash Redis over HTTPS, with the same keys and scripts as store-redis
  * (see `@service-registry/redis-layout`), so both can share one database. One request per refresh,
  * per delete and per `list(ns, service)`; `list(ns)` is two (one when the namespace is empty).
+ * `withLayout('apicrud')` is the same client in Python apicrud's layout (SET EX, listed by SCAN).
  */
 export function upstashStore(options: UpstashStoreOptions) {
   if (typeof options !== 'object' || options === null) {
@@ -75,10 +85,20 @@ export function upstashStore(options: UpstashStoreOptions) {
     }
   }
 
+  let apicrud: ReturnType<typeof apicrudView> | undefined;
+  const withLayout = (layout: KeyLayout) => {
+    if (layout === 'native') return store;
+    if (layout === 'apicrud') {
+      apicrud ??= apicrudView({ client, layouts: LAYOUTS, attempt, withLayout, close: store.close });
+      return apicrud;
+    }
+    throw new RegistryError('unsupported', `the upstash store has no key layout ${String(layout)}`);
+  };
+
   const store = {
     name: 'upstash',
     // REST cannot hold a subscription: core polls. Records expire through PX.
-    capabilities: { watch: false, nativeExpiry: true },
+    capabilities: { watch: false, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
 
     put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
       return attempt('put', async () => {
@@ -107,6 +127,8 @@ export function upstashStore(options: UpstashStoreOptions) {
       });
     },
 
+    withLayout: (layout: KeyLayout): RegistryStore => withLayout(layout),
+
     // Nothing to release: requests are independent HTTP calls, and an injected client is the caller's.
     async close(): Promise<void> {
       closed = true;
@@ -115,7 +137,7 @@ export function upstashStore(options: UpstashStoreOptions) {
   return store;
 }
 
-/** The store `upstashStore` returns: a `RegistryStore` without `watch`. */
+/** The store `upstashStore` returns: a `RegistryStore` with `withLayout`, without `watch`. */
 export type UpstashStore = ReturnType<typeof upstashStore>;
 
 const URL_VARIABLES = ['UPSTASH_REDIS_REST_URL', 'KV_REST_API_URL'] as const;

@@ -5,7 +5,13 @@ import { afterAll, describe } from 'vitest';
 import { upstashStore } from '../src/index.js';
 import { namespaces, realUpstash, redis, skipped, startServer, upstashClient } from './support.js';
 
-const capabilities = { watch: false, nativeExpiry: true };
+// With `layouts`, each suite runs again on the apicrud view (`withLayout('apicrud')`).
+const capabilities = {
+  watch: false,
+  nativeExpiry: true,
+  layout: 'native',
+  layouts: ['native', 'apicrud'],
+} as const;
 
 // The real @upstash/redis client against the Upstash-compatible test server over a real Redis.
 if (redis) {

@@ -29,11 +29,25 @@ describe('upstashStore options', () => {
     vi.unstubAllEnvs();
   });
 
-  it('is named upstash, polls (no watch) and expires records natively', () => {
+  it('is named upstash, polls (no watch), expires records natively and offers the apicrud layout', () => {
     const store = upstashStore(credentials);
     expect(store.name).toBe('upstash');
-    expect(store.capabilities).toEqual({ watch: false, nativeExpiry: true });
+    expect(store.capabilities).toEqual({
+      watch: false,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: ['native', 'apicrud'],
+    });
     expect('watch' in store).toBe(false);
+    const view = store.withLayout('apicrud');
+    expect(view.capabilities).toEqual({
+      watch: false,
+      nativeExpiry: true,
+      layout: 'apicrud',
+      layouts: ['native', 'apicrud'],
+    });
+    expect(view.withLayout?.('native')).toBe(store);
+    expect(store.withLayout('apicrud')).toBe(view);
   });
 
   it('refuses bad connection options with invalid-argument', () => {
