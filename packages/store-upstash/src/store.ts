@@ -1,5 +1,6 @@
 import {
   type KeyLayout,
+  type PutOptions,
   type RecordRef,
   RegistryError,
   type RegistryStore,
@@ -100,9 +101,10 @@ export function upstashStore(options: UpstashStoreOptions) {
     // REST cannot hold a subscription: core polls. Records expire through PX.
     capabilities: { watch: false, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
 
-    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
+    put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
       return attempt('put', async () => {
-        await runScript(client, putCall(ref, value, ttlMs));
+        // Routine refreshes publish nothing, so store-redis watchers of a shared database stay quiet.
+        await runScript(client, putCall(ref, value, ttlMs, { changed: options.changed !== false }));
       });
     },
 
