@@ -30,6 +30,12 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
     return off;
   }
 
+  /** Whether `event` has a listener: lets a caller skip building a payload nobody receives. */
+  has(event: keyof Events): boolean {
+    const set = this.#listeners.get(event);
+    return set !== undefined && set.size > 0;
+  }
+
   /** Calls every listener; a throwing listener is reported and never breaks the caller (the refresh loop). */
   emit<E extends keyof Events>(event: E, payload: Events[E]): void {
     const set = this.#listeners.get(event);

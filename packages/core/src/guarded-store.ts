@@ -1,6 +1,6 @@
 import { RegistryError } from './errors.js';
 import { recordKey } from './record.js';
-import type { Logger } from './runtime.js';
+import { type Logger, silentLogger } from './runtime.js';
 import type { PutOptions, RecordRef, RegistryStore, StoredRecord } from './store.js';
 
 /**
@@ -15,28 +15,46 @@ export interface GuardedStore {
 }
 
 export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
-  async function call<T>(operation: string, target: string, run: () => Promise<T>): Promise<T> {
-    const started = Date.now();
+  // The default logger drops debug lines: then skip building them (a refresh's hot path).
+  const debug = logger.debug !== silentLogger.debug;
+  async function call<T>(operation: string, target: () => string, run: () => Promise<T>): Promise<T> {
+    const started = debug ? Date.now() : 0;
     try {
       const result = await run();
-      logger.debug(`${store.name}.${operation}`, { target, ms: Date.now() - started });
+      if (debug) logger.debug(`${store.name}.${operation}`, { target: target(), ms: Date.now() - started });
       return result;
     } catch (error) {
-      logger.debug(`${store.name}.${operation} failed`, { target, ms: Date.now() - started });
+      if (debug)
+        logger.debug(`${store.name}.${operation} failed`, { target: target(), ms: Date.now() - started });
       if (error instanceof RegistryError) throw error;
-      throw new RegistryError('store-unavailable', `${store.name} store: ${operation} of ${target} failed`, {
-        cause: error,
-      });
+      throw new RegistryError(
+        'store-unavailable',
+        `${store.name} store: ${operation} of ${target()} failed`,
+        {
+          cause: error,
+        },
+      );
     }
   }
   return {
     name: store.name,
     put: (ref, value, ttlMs, options) =>
-      call('put', recordKey(ref), () => store.put(ref, value, ttlMs, options)),
-    delete: (ref) => call('delete', recordKey(ref), () => store.delete(ref)),
+      call(
+        'put',
+        () => recordKey(ref),
+        () => store.put(ref, value, ttlMs, options),
+      ),
+    delete: (ref) =>
+      call(
+        'delete',
+        () => recordKey(ref),
+        () => store.delete(ref),
+      ),
     list: (namespace, service) =>
-      call('list', service === undefined ? `${namespace}:*` : `${namespace}:${service}:*`, () =>
-        store.list(namespace, service),
+      call(
+        'list',
+        () => (service === undefined ? `${namespace}:*` : `${namespace}:${service}:*`),
+        () => store.list(namespace, service),
       ),
   };
 }

@@ -411,9 +411,14 @@ export class ServiceRegistry {
         consecutiveFailures: 0,
         failingSince: null,
       });
-      const current = this.get() as Instance;
-      this.#events.emit('refreshed', { instance: current, durationMs: clock.now() - started });
+      if (this.#events.has('refreshed')) {
+        this.#events.emit('refreshed', {
+          instance: this.get() as Instance,
+          durationMs: clock.now() - started,
+        });
+      }
       if (failures > 0) {
+        const current = this.get() as Instance;
         const downtimeMs = clock.now() - (failingSince ?? started);
         this.#options.logger.info('registry store reachable again; record rewritten', {
           failures,

@@ -243,13 +243,14 @@ export function renderReport(input: ReportInput): string {
       `${Math.round(STEADY_SHARE * 100)} % of the records are rewritten (same plaintext, new IV), as a fleet ` +
       'refreshing every 10 s does in the second between two finds; only those are decrypted again.',
     '- **node:crypto / Web Crypto**: the codec’s backend (`gcmCodec(secret, { backend })`).',
-    '- **store.list() alone**: the store call `find` makes (one `EVALSHA` of the list script, reply ' +
-      'parsed into records), without the core: no decrypt, sort or url map.',
+    '- **store.list() alone**: the store call `find` makes on a single Redis (one ' +
+      '`SORT ns:index:{svc} BY nosort GET # GET ns:{svc}:*`, reply parsed into records; the list script runs ' +
+      'only when the reply shows a stale index entry, to prune it), without the core: no decrypt, sort or url map.',
     '- **core alone**: a warm `find()` whose store hands over the same records from memory (no I/O): the ' +
       "core's own share of a warm find.",
-    '- **reference: SORT … GET**: `SORT ns:index:{svc} BY nosort GET # GET ns:{svc}:*`, ids and values in one ' +
-      'native command, no Lua and no pruning. Not usable as is: Redis 7 Cluster refuses GET patterns (Valkey 8 ' +
-      'allows same-slot ones). Shown to size the cost of doing the read in a Lua script.',
+    '- **reference: SORT … GET**: the same `SORT` sent straight through ioredis, no store around it: the ' +
+      "store's own overhead is the difference. Redis 7 Cluster refuses GET patterns, so on a Cluster (and " +
+      'on Upstash) the store keeps the Lua list script (prune, ZRANGE, MGET in chunks, build the reply).',
     "- **seed**: apicrud's `find` — `SCAN MATCH reg:orders:*` through the keyspace (redis-py's `scan_iter` " +
       'sends no COUNT, so the server default of 10 applies), one `GET` per matching key, each value decrypted ' +
       `(core's \`apicrudCodec\`, node:crypto) and JSON-parsed, one after another. “COUNT ${find.seedScanCount}” ` +
@@ -292,7 +293,7 @@ export function renderReport(input: ReportInput): string {
   const cold = row(largest, 'cold-node');
   const coldWeb = row(largest, 'cold-web');
   const breakdown: [string, number][] = [
-    ['server: the list script (prune, ZRANGE, MGET in chunks of 512, build the reply)', list.serverMs],
+    ['server: SORT … GET (the index, one GET per id, the reply)', list.serverMs],
     [
       'client: reply transfer and RESP parsing into records (store.list − server)',
       list.ms.median - list.serverMs,
@@ -324,8 +325,8 @@ export function renderReport(input: ReportInput): string {
     ),
     '',
     `For comparison, the floor's single MGET costs the server ${fmt(floor.serverMs)} ms and the client ` +
-      `${fmt(floor.ms.median - floor.serverMs)} ms (transfer and parsing of ${n} values); the SORT … GET ` +
-      'reference, which returns the same ids and values as the list script without Lua, costs the server ' +
+      `${fmt(floor.ms.median - floor.serverMs)} ms (transfer and parsing of ${n} values); the bare SORT … GET ` +
+      `reference, the store's command without the store around it, costs the server ` +
       `${fmt(sort.serverMs)} ms (${fmt(sort.ms.median)} ms in all). The seed's ` +
       `algorithm sends ${fmt(seedRow.commandsPerRun)} commands per call (SCAN pages plus one GET per record), ` +
       `the server spends only ${fmt(seedRow.serverMs)} ms on them: its ${fmt(seedRow.ms.median)} ms are ` +
@@ -426,8 +427,8 @@ function notes(
   const listShare = (list.ms.median / warm.ms.median) * 100;
   lines.push(
     `- **find at ${n}, warm.** ${fmt(warm.ms.median)} ms, of which the store call is ${fmt(list.ms.median)} ms ` +
-      `(${fmt(listShare)} %): ${fmt(list.serverMs)} ms of it in the server script (the floor's MGET: ` +
-      `${fmt(floor.serverMs)} ms; SORT … GET: ${fmt(sort.serverMs)} ms), the rest moving and parsing a reply ` +
+      `(${fmt(listShare)} %): ${fmt(list.serverMs)} ms of it in the server's SORT … GET (the floor's MGET: ` +
+      `${fmt(floor.serverMs)} ms; the bare SORT reference: ${fmt(sort.serverMs)} ms), the rest moving and parsing a reply ` +
       `of ${n} ids and ${n} values (twice the floor's item count). So store.list alone sits at ` +
       `${fmtRatio(list.ms.median / floor.ms.median)} the floor before the core does anything. The core's warm ` +
       `work costs ${fmt(core.ms.median)} ms (${fmt((core.ms.median * 1000) / largest.size)} µs per record) on ` +
@@ -480,10 +481,9 @@ function notes(
         `${fmtRatio(core.ms.median / floor.ms.median)}. What would close the gap (for the owners of core and ` +
         'store-redis, not changed by this bench): in the core, a decrypt cache keyed by the record key that ' +
         'compares the ciphertext with `===` instead of hashing key + ciphertext, and cache hits answered ' +
-        'without a promise per record; in the store, a cheaper read than the Lua script, whose server time is ' +
-        `${fmtRatio(list.serverMs / floor.serverMs)} the MGET's (Lua builds every record key, copies every ` +
-        'value into Lua and back out, and the reply carries ids beside values; the SORT … GET reference shows ' +
-        `the same reply costs the server ${fmtRatio(sort.serverMs / floor.serverMs)} when no script is involved).`,
+        'without a promise per record; in the store, little is left: its SORT … GET already costs the server ' +
+        `${fmtRatio(list.serverMs / floor.serverMs)} the MGET's, and the rest is a reply that carries ids beside ` +
+        'values (twice the items to transfer and parse).',
     );
   }
   return lines;

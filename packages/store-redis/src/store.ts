@@ -21,6 +21,7 @@ import { apicrudView } from './apicrud.js';
 import { openConnection, type RedisClientLike } from './client.js';
 import { closedError, storeError } from './errors.js';
 import { runScript, runScripts } from './run-scripts.js';
+import { canSortList, isSortRefused, parseSortReply, sortListArguments } from './sort-list.js';
 import { createWatchHub } from './watch.js';
 
 /** `redisStore({ client })`: a connection the caller owns, opened and closed by the caller. */
@@ -50,7 +51,8 @@ const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
 
 /**
  * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
- * the keys). A refresh and `list(ns, service)` are one script call each; `list(ns)` is two round trips.
+ * the keys). A refresh is one script call; `list(ns, service)` one `SORT … GET` on a single Redis (the
+ * list script on a Cluster, or to prune a stale index); `list(ns)` is two round trips.
  * `withLayout('apicrud')` is the same connection in Python apicrud's layout (SCAN-based, no watch).
  */
 export function redisStore(options: RedisStoreOptions) {
@@ -76,12 +78,56 @@ export function redisStore(options: RedisStoreOptions) {
     }
   }
 
-  const listService = async (namespace: string, service: string): Promise<StoredRecord[]> =>
+  const listServiceByScript = async (namespace: string, service: string): Promise<StoredRecord[]> =>
     parseRecords(
       namespace,
       service,
       await runScript(client, listServiceCall(namespace, service, { keyPrefix })),
     );
+
+  // A single Redis reads with SORT … GET (see sort-list.ts); a Cluster, or a server that refuses it,
+  // with the list script.
+  let sortList = canSortList(client, keyPrefix);
+
+  const listService = async (namespace: string, service: string): Promise<StoredRecord[]> => {
+    if (sortList) {
+      const args = sortListArguments(namespace, service);
+      try {
+        const records = parseSortReply(namespace, service, await client.call('SORT', ...args));
+        if (records) return records;
+      } catch (error) {
+        if (!isSortRefused(error)) throw error;
+        sortList = false;
+      }
+    }
+    return listServiceByScript(namespace, service);
+  };
+
+  // Every service of a namespace: one pipeline of SORTs, then the list script for any service whose
+  // index needs pruning (or all of them, on a Cluster).
+  const listServices = async (namespace: string, services: readonly string[]): Promise<StoredRecord[][]> => {
+    const lists: (StoredRecord[] | undefined)[] = new Array(services.length);
+    if (sortList && services.length > 0) {
+      const pipeline = client.pipeline();
+      for (const name of services) pipeline.call('SORT', ...sortListArguments(namespace, name));
+      const replies = await pipeline.exec();
+      if (!replies) throw new Error('the pipeline was discarded');
+      for (const [index, [error, reply]] of replies.entries()) {
+        if (!error) lists[index] = parseSortReply(namespace, services[index] as string, reply);
+        else if (isSortRefused(error)) sortList = false;
+        else throw error;
+      }
+    }
+    const rest = services.flatMap((_name, index) => (lists[index] ? [] : [index]));
+    if (rest.length > 0) {
+      const calls = rest.map((index) => listServiceCall(namespace, services[index] as string, { keyPrefix }));
+      const replies = await runScripts(client, calls);
+      for (const [position, index] of rest.entries()) {
+        lists[index] = parseRecords(namespace, services[index] as string, replies[position]);
+      }
+    }
+    return lists as StoredRecord[][];
+  };
 
   let apicrud: ReturnType<typeof apicrudView> | undefined;
   const withLayout = (layout: KeyLayout) => {
@@ -129,9 +175,7 @@ export function redisStore(options: RedisStoreOptions) {
       return attempt('list', async () => {
         if (service !== undefined) return listService(namespace, service);
         const services = parseServices(await runScript(client, listServicesCall(namespace)));
-        const calls = services.map((name) => listServiceCall(namespace, name, { keyPrefix }));
-        const replies = await runScripts(client, calls);
-        return services.flatMap((name, index) => parseRecords(namespace, name, replies[index]));
+        return (await listServices(namespace, services)).flat();
       });
     },
 

@@ -14,6 +14,12 @@ import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
 const AES_BLOCK_BYTES = 16;
 const GCM_TAG_BYTES = 16;
 
+// IVs come from a pool filled by one randomFillSync per 4 KiB (as node's randomUUID does): a call into
+// OpenSSL per 12-byte IV was a fifth of a refresh's CPU. Every byte is handed out once, as a copy.
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = new Uint8Array(0);
+let randomOffset = 0;
+
 const keyObjects = new WeakMap<GcmKey | CbcKey, KeyObject>();
 
 function keyObjectOf(key: GcmKey | CbcKey): KeyObject {
@@ -57,7 +63,14 @@ export const nodeCryptoBackend: CryptoBackend = {
   name: 'node',
 
   randomBytes(length: number): Uint8Array {
-    return randomFillSync(new Uint8Array(length));
+    if (length > RANDOM_POOL_BYTES / 8) return randomFillSync(new Uint8Array(length));
+    if (randomOffset + length > randomPool.length) {
+      randomPool = randomFillSync(new Uint8Array(RANDOM_POOL_BYTES));
+      randomOffset = 0;
+    }
+    const out = randomPool.slice(randomOffset, randomOffset + length);
+    randomOffset += length;
+    return out;
   },
 
   async sha256(data: Uint8Array): Promise<Uint8Array> {
