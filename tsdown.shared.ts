@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsdown';
+
+/** The build of every published package with one entry: ESM, types, source maps, runtime-neutral. */
+export const libraryConfig = defineConfig({
+  entry: ['src/index.ts'],
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  fixedExtension: false,
+});
