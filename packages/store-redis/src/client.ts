@@ -39,6 +39,8 @@ export interface RedisClientLike {
   nodes?(role: 'master'): readonly RedisNodeLike[];
   /** True on an ioredis `Cluster`. */
   readonly isCluster?: boolean;
+  /** ioredis' connection state (`ready`, `reconnecting`, ...): `close()` only QUITs a ready connection. */
+  readonly status?: string;
   /** A Cluster's slot table: the node keys (`host:port`) serving each slot, master first. */
   readonly slots?: readonly (readonly string[])[];
   readonly options?: { readonly keyPrefix?: string | undefined };

@@ -193,7 +193,12 @@ export function redisStore(options: RedisStoreOptions) {
       if (closed) return;
       closed = true;
       notices.close();
-      if (owned) await client.quit().catch(() => client.disconnect());
+      if (!owned) return;
+      // QUIT waits behind commands queued offline, which nothing flushes while every sentinel is
+      // unreachable (the connection never fails, it keeps asking): a connection that is not ready
+      // has nothing to flush, so it is dropped at once.
+      if (client.status !== undefined && client.status !== 'ready') client.disconnect();
+      else await client.quit().catch(() => client.disconnect());
     },
   } satisfies RegistryStore;
   return store;
