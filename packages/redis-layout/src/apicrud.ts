@@ -1,8 +1,10 @@
 import {
   assertName,
   isValidName,
+  type KeyLayout,
   type RecordRef,
   RegistryError,
+  type RegistryStore,
   type StoredRecord,
 } from '@service-registry/core';
 
@@ -164,4 +166,46 @@ export function apicrudRecords(namespace: string, keys: readonly string[], value
     if (record) records.push(record);
   });
   return records;
+}
+
+/** What a Redis-speaking store supplies for its apicrud view; the view itself is the same for all. */
+export interface ApicrudViewParts {
+  /** The store's name, e.g. `redis`. */
+  readonly name: string;
+  readonly layouts: readonly KeyLayout[];
+  /** Runs one operation, turning failures into `RegistryError`s (`store-unavailable`, `store-closed`). */
+  attempt<T>(operation: string, action: () => Promise<T>): Promise<T>;
+  /** Sends one command of this module (`SET ... EX`, `DEL`) and resolves with its reply. */
+  send(command: readonly string[]): Promise<unknown>;
+  /** Lists records by SCAN and MGET, as the client allows (`scanKeys`, `apicrudRecords`). */
+  list(namespace: string, service?: string): Promise<StoredRecord[]>;
+  withLayout(layout: KeyLayout): RegistryStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The apicrud view of a store: one `SET ... EX` per put, one `DEL` per delete, SCAN + MGET per list.
+ * No watch: apicrud writers publish nothing, so core polls.
+ */
+export function apicrudStoreView(parts: ApicrudViewParts): RegistryStore {
+  const { attempt, send } = parts;
+  return {
+    name: parts.name,
+    capabilities: { watch: false, nativeExpiry: true, layout: 'apicrud', layouts: parts.layouts },
+    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
+      return attempt('put', async () => {
+        await send(apicrudPutCommand(ref, value, ttlMs));
+      });
+    },
+    delete(ref: RecordRef): Promise<void> {
+      return attempt('delete', async () => {
+        await send(apicrudDeleteCommand(ref));
+      });
+    },
+    list(namespace: string, service?: string): Promise<StoredRecord[]> {
+      return attempt('list', () => parts.list(namespace, service));
+    },
+    withLayout: (layout: KeyLayout) => parts.withLayout(layout),
+    close: () => parts.close(),
+  };
 }

@@ -1,3 +1,4 @@
+export type { ApicrudViewParts } from './apicrud.js';
 export {
   APICRUD_SCAN_COUNT,
   apicrudDeleteCommand,
@@ -8,6 +9,7 @@ export {
   apicrudRecords,
   apicrudScanCommand,
   apicrudScanPattern,
+  apicrudStoreView,
   apicrudTtlSeconds,
   parseScanReply,
   scanKeys,

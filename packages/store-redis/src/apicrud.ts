@@ -1,16 +1,9 @@
+import { type KeyLayout, RegistryError, type RegistryStore, type StoredRecord } from '@service-registry/core';
 import {
-  type KeyLayout,
-  type RecordRef,
-  RegistryError,
-  type RegistryStore,
-  type StoredRecord,
-} from '@service-registry/core';
-import {
-  apicrudDeleteCommand,
-  apicrudPutCommand,
   apicrudRecords,
   apicrudScanCommand,
   apicrudScanPattern,
+  apicrudStoreView,
   keySlot,
   scanKeys,
 } from '@service-registry/redis-layout';
@@ -79,23 +72,13 @@ export function apicrudView(context: ApicrudViewContext) {
     return (await Promise.all(reads)).flat();
   }
 
-  return {
+  return apicrudStoreView({
     name: 'redis',
-    capabilities: { watch: false, nativeExpiry: true, layout: 'apicrud', layouts: context.layouts },
-    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
-      return attempt('put', async () => {
-        await send(client, apicrudPutCommand(ref, value, ttlMs));
-      });
-    },
-    delete(ref: RecordRef): Promise<void> {
-      return attempt('delete', async () => {
-        await send(client, apicrudDeleteCommand(ref));
-      });
-    },
-    list(namespace: string, service?: string): Promise<StoredRecord[]> {
-      return attempt('list', () => list(namespace, service));
-    },
-    withLayout: (layout: KeyLayout) => context.withLayout(layout),
-    close: () => context.close(),
-  } satisfies RegistryStore;
+    layouts: context.layouts,
+    attempt,
+    send: (command) => send(client, command),
+    list,
+    withLayout: context.withLayout,
+    close: context.close,
+  });
 }

@@ -1,17 +1,10 @@
+import { type KeyLayout, RegistryError, type RegistryStore, type StoredRecord } from '@service-registry/core';
 import {
-  type KeyLayout,
-  type RecordRef,
-  RegistryError,
-  type RegistryStore,
-  type StoredRecord,
-} from '@service-registry/core';
-import {
-  apicrudDeleteCommand,
   apicrudMgetCommands,
-  apicrudPutCommand,
   apicrudRecords,
   apicrudScanCommand,
   apicrudScanPattern,
+  apicrudStoreView,
   scanKeys,
 } from '@service-registry/redis-layout';
 import type { UpstashClientLike, UpstashPipelineReply } from './client.js';
@@ -80,23 +73,13 @@ export function apicrudView(context: ApicrudViewContext) {
     return apicrudRecords(namespace, keys, values(replies, commands.length));
   }
 
-  return {
+  return apicrudStoreView({
     name: 'upstash',
-    capabilities: { watch: false, nativeExpiry: true, layout: 'apicrud', layouts: context.layouts },
-    put(ref: RecordRef, value: string, ttlMs: number): Promise<void> {
-      return attempt('put', async () => {
-        await send(client, apicrudPutCommand(ref, value, ttlMs));
-      });
-    },
-    delete(ref: RecordRef): Promise<void> {
-      return attempt('delete', async () => {
-        await send(client, apicrudDeleteCommand(ref));
-      });
-    },
-    list(namespace: string, service?: string): Promise<StoredRecord[]> {
-      return attempt('list', () => list(namespace, service));
-    },
-    withLayout: (layout: KeyLayout) => context.withLayout(layout),
-    close: () => context.close(),
-  } satisfies RegistryStore;
+    layouts: context.layouts,
+    attempt,
+    send: (command) => send(client, command),
+    list,
+    withLayout: context.withLayout,
+    close: context.close,
+  });
 }
