@@ -10,8 +10,8 @@ import {
 } from 'node:crypto';
 import { RegistryError } from '../errors.js';
 import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
+import { assertWholeBlocks, preparedKey } from './prepared.js';
 
-const AES_BLOCK_BYTES = 16;
 const GCM_TAG_BYTES = 16;
 
 // IVs come from a pool filled by one randomFillSync per 4 KiB (as node's randomUUID does): a call into
@@ -23,20 +23,7 @@ let randomOffset = 0;
 const keyObjects = new WeakMap<GcmKey | CbcKey, KeyObject>();
 
 function keyObjectOf(key: GcmKey | CbcKey): KeyObject {
-  const keyObject = keyObjects.get(key);
-  if (keyObject === undefined) {
-    throw new RegistryError(
-      'invalid-argument',
-      `${key.algorithm} key was not prepared by the node crypto backend`,
-    );
-  }
-  return keyObject;
-}
-
-function assertWholeBlocks(data: Uint8Array): void {
-  if (data.length % AES_BLOCK_BYTES !== 0) {
-    throw new RegistryError('invalid-argument', 'unpadded AES-CBC data must be a multiple of 16 bytes');
-  }
+  return preparedKey(keyObjects, key, 'node crypto');
 }
 
 function prepare(raw: Uint8Array): KeyObject {

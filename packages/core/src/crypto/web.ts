@@ -1,7 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
+import { AES_BLOCK_BYTES, assertWholeBlocks, preparedKey } from './prepared.js';
 
-const AES_BLOCK_BYTES = 16;
 const GCM_TAG_BITS = 128;
 // getRandomValues refuses more than 65,536 bytes per call.
 const RANDOM_CHUNK_BYTES = 65_536;
@@ -21,20 +21,7 @@ function source(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 function cryptoKeyOf(key: GcmKey | CbcKey): CryptoKey {
-  const cryptoKey = cryptoKeys.get(key);
-  if (cryptoKey === undefined) {
-    throw new RegistryError(
-      'invalid-argument',
-      `${key.algorithm} key was not prepared by the web crypto backend`,
-    );
-  }
-  return cryptoKey;
-}
-
-function assertWholeBlocks(data: Uint8Array): void {
-  if (data.length % AES_BLOCK_BYTES !== 0) {
-    throw new RegistryError('invalid-argument', 'unpadded AES-CBC data must be a multiple of 16 bytes');
-  }
+  return preparedKey(cryptoKeys, key, 'web crypto');
 }
 
 async function importAesKey(raw: Uint8Array, name: 'AES-GCM' | 'AES-CBC'): Promise<CryptoKey> {
