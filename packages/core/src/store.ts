@@ -42,6 +42,11 @@ export interface StoreCapabilities {
   readonly layout?: KeyLayout;
   /** Every layout `withLayout` can switch to, `layout` included. Default (absent) only `layout`. */
   readonly layouts?: readonly KeyLayout[];
+  /**
+   * The store keeps a per-service change counter (`changeCount`), so a reader that cannot be pushed
+   * notices polls a few bytes and lists only when the counter moved. Default (absent) false.
+   */
+  readonly changeCount?: boolean;
 }
 
 /**
@@ -63,6 +68,13 @@ export interface RegistryStore {
    * Resolves to a function that stops watching. Present only when `capabilities.watch`.
    */
   watch?(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>>;
+  /**
+   * A number that moves whenever a record of `service` (or, without `service`, of any service of the
+   * namespace) is written with changed content (`PutOptions.changed` not false) or deleted. Routine
+   * refreshes and expiries need not move it. Compare it for inequality only: a store restart may reset
+   * it. One cheap round trip. Present only when `capabilities.changeCount`.
+   */
+  changeCount?(namespace: string, service?: string): Promise<number>;
   /**
    * A view of the same store (same connection, same `close`) that reads and writes `layout`, with its
    * own honest capabilities. Present when `capabilities.layouts` lists more than one layout.
