@@ -1,5 +1,12 @@
+/** The emitting half of an emitter: what a part of core that reports events needs. */
+export interface EventSink<Events> {
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void;
+  /** Whether `event` has a listener: lets a caller skip building a payload nobody receives. */
+  has(event: keyof Events): boolean;
+}
+
 /** A minimal typed event emitter that runs on every runtime (no `node:events`). */
-export class Emitter<Events extends { [K in keyof Events]: unknown }> {
+export class Emitter<Events extends { [K in keyof Events]: unknown }> implements EventSink<Events> {
   readonly #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
   readonly #onListenerError: (error: unknown) => void;
 

@@ -15,11 +15,12 @@ export {
   setDefaultCryptoBackend,
   webCryptoBackend,
 } from './codec/index.js';
-export type { FindResult, UrlConflict } from './directory.js';
-export { buildUrlMap } from './directory.js';
 export type { RegistryErrorCode } from './errors.js';
 export { isRegistryError, RegistryError } from './errors.js';
 export type { RegisterOptions, RegistryOptions } from './options.js';
+export type { FindResult, UrlConflict } from './read/directory.js';
+export { buildUrlMap } from './read/directory.js';
+export type { WatchOptions } from './read/watch.js';
 export type { Instance, InstanceInfo, InstanceStatus } from './record.js';
 export { INSTANCE_STATUSES, parseRecord, recordKey, serializeRecord } from './record.js';
 export type { RegistryEvents, RegistryHealth } from './registry.js';
@@ -35,4 +36,3 @@ export type {
   StoredRecord,
 } from './store.js';
 export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';
-export type { WatchOptions } from './watch.js';

@@ -1,108 +1,49 @@
-import { buildUrlMap, compareInstances, type FindResult, type UrlConflict } from './directory.js';
 import { RegistryError } from './errors.js';
 import { Emitter } from './events.js';
-import { type GuardedStore, guardStore } from './guarded-store.js';
+import { guardStore } from './guarded-store.js';
 import {
   type RegisterOptions,
   type RegistryOptions,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import {
-  formatCreated,
-  INSTANCE_STATUSES,
-  type Instance,
-  type InstanceStatus,
-  recordKey,
-  serializeRecord,
-} from './record.js';
-import { RecordReader, type Rejection } from './record-reader.js';
-import { RefreshLoop } from './refresh-loop.js';
-import type { RecordRef, StoredRecord } from './store.js';
-import {
-  assertEndpoints,
-  assertIpv4,
-  assertMeta,
-  assertName,
-  assertPort,
-  assertSeconds,
-  describe,
-  MAX_INTERVAL_SECONDS,
-  readArgument,
-} from './validate.js';
-import { type WatchOptions, watchRegistry } from './watch.js';
+import type { FindResult } from './read/directory.js';
+import { assertFunction, FleetReader, type ReadEvents } from './read/fleet-reader.js';
+import type { WatchOptions } from './read/watch.js';
+import type { Instance, InstanceStatus } from './record.js';
+import { readArgument } from './validate.js';
+import { Registration, type RegistrationHealth, type WriteEvents } from './write/registration.js';
 
 /** Payloads of the events a registry emits. */
-export interface RegistryEvents {
-  registered: { instance: Instance };
-  refreshed: { instance: Instance; durationMs: number };
-  'refresh-failed': { error: RegistryError; consecutiveFailures: number };
-  recovered: { instance: Instance; failures: number; downtimeMs: number };
-  'rejected-record': { key: string; reason: string };
-  conflict: UrlConflict;
-  deregistered: { name: string; id: string };
-}
+export interface RegistryEvents extends WriteEvents, ReadEvents {}
 
 /** What `health()` reports about this instance's own registration. */
-export interface RegistryHealth {
-  readonly registered: boolean;
-  /** True when the last write reached the store. */
-  readonly ok: boolean;
-  /** Last successful write, ms since the epoch. */
-  readonly lastRefreshAt: number | null;
-  readonly lastAttemptAt: number | null;
-  readonly lastError: RegistryError | null;
-  readonly consecutiveFailures: number;
-  /** When the refresh loop writes next, or null when it is not running. */
-  readonly nextRefreshAt: number | null;
+export interface RegistryHealth extends RegistrationHealth {
   /** Records skipped by `find()` since this registry was created. */
   readonly rejectedRecords: number;
 }
 
 /**
  * The registry: `register` this instance, `find` the others. Mirrors apicrud's `ServiceRegistry`
- * (`register`, `get`, `update`, `find`) and adds `setStatus`, `deregister`, `watch`, `close`.
+ * (`register`, `get`, `update`, `find`) and adds `setStatus`, `deregister`, `watch`, `close`. A facade
+ * over the write side (`Registration`: this instance's record) and the read side (`FleetReader`).
  */
 export class ServiceRegistry {
   readonly #options: ResolvedOptions;
-  readonly #store: GuardedStore;
   readonly #events: Emitter<RegistryEvents>;
-  readonly #reader: RecordReader;
-  readonly #loop: RefreshLoop;
-  readonly #watchers = new Set<() => Promise<void>>();
-  #instance: Instance | undefined;
-  #ref: RecordRef | undefined;
-  #writes: Promise<unknown> = Promise.resolve();
-  /** The registration as last written successfully; a refresh of the same object changes nothing. */
-  #written: Instance | undefined;
+  readonly #registration: Registration;
+  readonly #reader: FleetReader;
   #closed = false;
-  #health = {
-    ok: false,
-    lastRefreshAt: null as number | null,
-    lastAttemptAt: null as number | null,
-    lastError: null as RegistryError | null,
-    consecutiveFailures: 0,
-    failingSince: null as number | null,
-  };
 
   constructor(options: RegistryOptions) {
     this.#options = resolveOptions(options);
-    const { logger, clock } = this.#options;
-    this.#store = guardStore(this.#options.store, logger);
+    const { logger } = this.#options;
+    const store = guardStore(this.#options.store, logger);
     this.#events = new Emitter((error) =>
       logger.error('registry event listener threw', { error: String(error) }),
     );
-    this.#reader = new RecordReader(this.#options.codec, this.#options.maxRecordBytes);
-    this.#loop = new RefreshLoop({
-      clock,
-      intervalMs: this.#options.intervalMs,
-      jitter: this.#options.jitter,
-      refresh: () =>
-        this.#write().then(
-          () => true,
-          () => false,
-        ),
-    });
+    this.#registration = new Registration(this.#options, store, this.#events);
+    this.#reader = new FleetReader(this.#options, store, this.#events);
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -119,157 +60,32 @@ export class ServiceRegistry {
    * Registers this instance: writes its record now and starts the refresh loop. Bad arguments throw a
    * `RegistryError`; a store that cannot be reached does not (the loop retries and `refresh-failed` fires).
    */
-  async register(endpoints: readonly string[], options: RegisterOptions): Promise<Instance> {
+  register(endpoints: readonly string[], options: RegisterOptions): Promise<Instance> {
     this.#assertOpen();
-    if (this.#instance) {
-      throw new RegistryError(
-        'invalid-state',
-        `already registered as ${this.#instance.name}:${this.#instance.id}; deregister first`,
-      );
-    }
-    if (typeof options !== 'object' || options === null) {
-      throw new RegistryError(
-        'invalid-argument',
-        'register needs an options object with serviceName, instanceId and port',
-      );
-    }
-    const {
-      serviceName,
-      instanceId,
-      port,
-      ipv4 = null,
-      meta = {},
-      status = 'up',
-      refresh = true,
-    } = readArgument('the register options', () => ({
-      serviceName: options.serviceName,
-      instanceId: options.instanceId,
-      port: options.port,
-      ipv4: options.ipv4,
-      meta: options.meta,
-      status: options.status,
-      refresh: options.refresh,
-    }));
-    assertEndpoints(endpoints);
-    assertName(serviceName, 'service name');
-    assertName(instanceId, 'instance id');
-    assertPort(port);
-    assertIpv4(ipv4);
-    assertMeta(meta);
-    assertStatus(status);
-    const { publicUrl, clock, namespace } = this.#options;
-    if (publicUrl === undefined) {
-      throw new RegistryError(
-        'invalid-argument',
-        'publicUrl is required to register (set it in the ServiceRegistry options)',
-      );
-    }
-    const instance: Instance = {
-      name: serviceName,
-      id: instanceId,
-      info: { endpoints: [...endpoints], ipv4, port, publicUrl, created: formatCreated(clock.now()) },
-      status,
-      meta: { ...meta },
-      expiresAt: null,
-    };
-    const ref: RecordRef = { namespace, service: serviceName, instanceId };
-    // Encoding once here turns an oversized record into an error for the caller, not for the loop. With
-    // its expiry, as every write has: without it a record a few bytes under the limit passed here and
-    // then failed every refresh.
-    await this.#encode({ ...instance, expiresAt: clock.now() + this.#options.ttlMs }, ref);
-    this.#instance = instance;
-    this.#ref = ref;
-    let ok = true;
-    try {
-      await this.#write();
-    } catch {
-      ok = false;
-    }
-    if (ok) this.#events.emit('registered', { instance: this.get() as Instance });
-    if (refresh) this.#loop.start(ok);
-    return this.get() as Instance;
+    return this.#registration.register(endpoints, options);
   }
 
   /** The local registration (what this instance writes), or undefined before `register()`. */
   get(): Instance | undefined {
-    return this.#instance && { ...this.#instance, expiresAt: this.#lastExpiresAt };
+    return this.#registration.get();
   }
-  #lastExpiresAt: number | null = null;
 
   /** Refreshes the record once. Serverless functions call it per invocation; long-lived processes never need to. */
-  async update(): Promise<Instance> {
+  update(): Promise<Instance> {
     this.#assertOpen();
-    if (!this.#instance) throw new RegistryError('invalid-state', 'update() needs register() first');
-    await this.#write();
-    return this.get() as Instance;
+    return this.#registration.update();
   }
 
   /** Changes this instance's status and rewrites the record at once. */
-  async setStatus(status: InstanceStatus): Promise<Instance> {
+  setStatus(status: InstanceStatus): Promise<Instance> {
     this.#assertOpen();
-    assertStatus(status);
-    const current = this.#instance;
-    if (!current || !this.#ref)
-      throw new RegistryError('invalid-state', 'setStatus() needs register() first');
-    // A longer status can push a record at the size limit over it: refuse it here, before the loop keeps it.
-    await this.#encode(
-      { ...current, status, expiresAt: this.#options.clock.now() + this.#options.ttlMs },
-      this.#ref,
-    );
-    if (!this.#instance) throw new RegistryError('invalid-state', 'deregistered while setStatus() ran');
-    this.#instance = { ...this.#instance, status };
-    await this.#write();
-    return this.get() as Instance;
+    return this.#registration.setStatus(status);
   }
 
   /** Live instances of one service (or all), the url map and any conflicts. Throws only for store failures. */
   async find(serviceName?: string): Promise<FindResult> {
     this.#assertOpen();
-    if (serviceName !== undefined) assertName(serviceName, 'service name');
-    const { namespace, clock, baseUrl, conflictExempt, logger } = this.#options;
-    const records = await this.#store.list(namespace, serviceName);
-    const now = clock.now();
-    const instances: Instance[] = [];
-    let rejected = 0;
-    // Unchanged records are answered from the reader's cache synchronously; only the rest are decrypted.
-    const keys = records.map((record) => record.key ?? recordKey(record));
-    const outcomes = records.map((record, index) => this.#reader.readKnown(record, keys[index] as string));
-    const misses: number[] = [];
-    for (let index = 0; index < outcomes.length; index++)
-      if (outcomes[index] === undefined) misses.push(index);
-    if (misses.length > 0) {
-      const decoded = await Promise.all(
-        misses.map((index) => this.#reader.read(records[index] as StoredRecord, keys[index] as string)),
-      );
-      misses.forEach((recordIndex, missIndex) => {
-        outcomes[recordIndex] = decoded[missIndex];
-      });
-    }
-    for (let index = 0; index < outcomes.length; index++) {
-      const outcome = outcomes[index] as Instance | Rejection;
-      let reason: string | undefined;
-      if ('reason' in outcome) reason = outcome.reason;
-      else if (outcome.expiresAt !== null && outcome.expiresAt <= now) reason = 'expired';
-      else instances.push(outcome);
-      if (reason !== undefined) {
-        rejected++;
-        const key = keys[index] as string;
-        const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
-        logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
-        this.#events.emit('rejected-record', { key, reason });
-      }
-    }
-    this.#reader.rejectedTotal += rejected;
-    instances.sort(compareInstances);
-    const { urlMap, conflicts } = buildUrlMap(instances, baseUrl, conflictExempt);
-    for (const conflict of conflicts) {
-      logger.warn('one resource is served from several URLs', {
-        resource: conflict.resource,
-        urls: conflict.urls,
-      });
-      this.#events.emit('conflict', conflict);
-    }
-    return { instances, urlMap, conflicts, rejected };
+    return this.#reader.find(serviceName);
   }
 
   /**
@@ -281,63 +97,17 @@ export class ServiceRegistry {
     options: WatchOptions = {},
   ): Promise<() => Promise<void>> {
     this.#assertOpen();
-    assertFunction(onChange, 'onChange');
-    if (typeof options !== 'object' || options === null) {
-      throw new RegistryError(
-        'invalid-argument',
-        `watch options must be an object, got ${describe(options)}`,
-      );
-    }
-    // Read once, so what is checked is what the watcher uses.
-    const { service, pollInterval } = readArgument('the watch options', () => ({
-      service: options.service,
-      pollInterval: options.pollInterval,
-    }));
-    if (service !== undefined) assertName(service, 'service name');
-    if (pollInterval !== undefined) assertSeconds(pollInterval, 'pollInterval', 0.01, MAX_INTERVAL_SECONDS);
-    const stop = await watchRegistry(
-      {
-        find: (service) => this.find(service),
-        store: this.#options.store,
-        namespace: this.#options.namespace,
-        clock: this.#options.clock,
-        logger: this.#options.logger,
-        defaultPollMs: this.#options.intervalMs,
-      },
-      onChange,
-      { service, pollInterval },
-    );
-    const unwatch = async () => {
-      this.#watchers.delete(unwatch);
-      await stop();
-    };
-    this.#watchers.add(unwatch);
-    return unwatch;
+    return this.#reader.watch(onChange, options);
   }
 
   /** Whether this instance's record is being kept alive. */
   health(): RegistryHealth {
-    const { failingSince: _, ...rest } = this.#health;
-    return {
-      ...rest,
-      registered: this.#instance !== undefined,
-      nextRefreshAt: this.#loop.nextAt,
-      rejectedRecords: this.#reader.rejectedTotal,
-    };
+    return { ...this.#registration.health(), rejectedRecords: this.#reader.rejectedTotal };
   }
 
   /** Stops the refresh loop and removes the record now. Throws `store-unavailable` if the delete fails. */
-  async deregister(): Promise<void> {
-    this.#loop.stop();
-    const ref = this.#ref;
-    const instance = this.#instance;
-    await this.#writes.catch(() => {});
-    this.#instance = undefined;
-    this.#ref = undefined;
-    this.#lastExpiresAt = null;
-    if (!ref || !instance) return;
-    await this.#store.delete(ref);
-    this.#events.emit('deregistered', { name: instance.name, id: instance.id });
+  deregister(): Promise<void> {
+    return this.#registration.deregister();
   }
 
   /**
@@ -348,123 +118,14 @@ export class ServiceRegistry {
   async close(options: { deregister?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     const keepRecord = readArgument('the close options', () => options?.deregister) === false;
-    this.#loop.stop();
-    await Promise.allSettled([...this.#watchers].map((unwatch) => unwatch()));
-    if (keepRecord) {
-      await this.#writes;
-    } else {
-      try {
-        await this.deregister();
-      } catch (error) {
-        this.#options.logger.warn('deregister on close failed; the record expires with its ttl', {
-          error: String(error),
-        });
-      }
-    }
+    // Started first, so the loop stops before anything else awaits.
+    const closing = this.#registration.close(keepRecord);
+    await Promise.allSettled([this.#reader.close(), closing]);
+    await closing;
     this.#closed = true;
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new RegistryError('invalid-state', 'this registry is closed');
-  }
-
-  async #encode(instance: Instance, ref: RecordRef): Promise<string> {
-    const value = await this.#options.codec.encode(
-      serializeRecord(instance, this.#options.mode),
-      recordKey(ref),
-    );
-    if (value.length > this.#options.maxRecordBytes) {
-      throw new RegistryError(
-        'record-too-large',
-        `the encoded record is ${value.length} bytes; the limit is ${this.#options.maxRecordBytes} (maxRecordBytes)`,
-      );
-    }
-    return value;
-  }
-
-  /** Writes the full record with a fresh expiry. Writes are chained, so they never overlap. */
-  #write(): Promise<void> {
-    const run = async () => {
-      const instance = this.#instance;
-      const ref = this.#ref;
-      if (!instance || !ref) return;
-      const { clock, ttlMs } = this.#options;
-      const started = clock.now();
-      const expiresAt = started + ttlMs;
-      this.#health.lastAttemptAt = started;
-      try {
-        const value = await this.#encode({ ...instance, expiresAt }, ref);
-        await this.#store.put(ref, value, ttlMs, { changed: this.#written !== instance });
-      } catch (error) {
-        this.#written = undefined;
-        this.#recordFailure(error);
-        throw error;
-      }
-      this.#written = instance;
-      this.#lastExpiresAt = expiresAt;
-      const failures = this.#health.consecutiveFailures;
-      const failingSince = this.#health.failingSince;
-      Object.assign(this.#health, {
-        ok: true,
-        lastRefreshAt: started,
-        lastError: null,
-        consecutiveFailures: 0,
-        failingSince: null,
-      });
-      if (this.#events.has('refreshed')) {
-        this.#events.emit('refreshed', {
-          instance: this.get() as Instance,
-          durationMs: clock.now() - started,
-        });
-      }
-      if (failures > 0) {
-        const current = this.get() as Instance;
-        const downtimeMs = clock.now() - (failingSince ?? started);
-        this.#options.logger.info('registry store reachable again; record rewritten', {
-          failures,
-          downtimeMs,
-        });
-        this.#events.emit('recovered', { instance: current, failures, downtimeMs });
-      }
-    };
-    const next = this.#writes.then(run, run);
-    this.#writes = next.catch(() => {});
-    return next;
-  }
-
-  #recordFailure(error: unknown): void {
-    const registryError =
-      error instanceof RegistryError
-        ? error
-        : new RegistryError('store-unavailable', 'refresh failed', { cause: error });
-    const health = this.#health;
-    health.ok = false;
-    health.lastError = registryError;
-    health.consecutiveFailures++;
-    health.failingSince ??= this.#options.clock.now();
-    this.#options.logger.warn('registry refresh failed; retrying', {
-      code: registryError.code,
-      message: registryError.message,
-      consecutiveFailures: health.consecutiveFailures,
-    });
-    this.#events.emit('refresh-failed', {
-      error: registryError,
-      consecutiveFailures: health.consecutiveFailures,
-    });
-  }
-}
-
-function assertFunction(value: unknown, what: string): void {
-  if (typeof value !== 'function') {
-    throw new RegistryError('invalid-argument', `${what} must be a function, got ${describe(value)}`);
-  }
-}
-
-function assertStatus(status: unknown): asserts status is InstanceStatus {
-  if (!INSTANCE_STATUSES.includes(status as InstanceStatus)) {
-    throw new RegistryError(
-      'invalid-argument',
-      `status must be one of ${INSTANCE_STATUSES.join(', ')}, got ${describe(status)}`,
-    );
   }
 }

@@ -1,4 +1,4 @@
-import type { Clock } from './runtime.js';
+import type { Clock } from '../runtime.js';
 
 export interface RefreshLoopOptions {
   clock: Clock;

@@ -1,4 +1,4 @@
-import type { Instance } from './record.js';
+import type { Instance } from '../record.js';
 
 /** Two or more instances serve one resource from different URLs: a misconfiguration. */
 export interface UrlConflict {

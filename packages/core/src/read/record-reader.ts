@@ -1,8 +1,8 @@
-import type { RecordCodec } from './codec/codec.js';
-import { RegistryError } from './errors.js';
-import { type Instance, parseRecord } from './record.js';
-import type { StoredRecord } from './store.js';
-import { isValidName } from './validate.js';
+import type { RecordCodec } from '../codec/codec.js';
+import { RegistryError } from '../errors.js';
+import { type Instance, parseRecord } from '../record.js';
+import type { StoredRecord } from '../store.js';
+import { isValidName } from '../validate.js';
 
 export interface Rejection {
   readonly reason: string;

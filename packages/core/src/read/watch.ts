@@ -1,6 +1,6 @@
+import type { Clock, Logger } from '../runtime.js';
+import type { RegistryStore } from '../store.js';
 import type { FindResult } from './directory.js';
-import type { Clock, Logger } from './runtime.js';
-import type { RegistryStore } from './store.js';
 
 /** Options of `registry.watch()`. */
 export interface WatchOptions {

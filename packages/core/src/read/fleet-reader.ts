@@ -1,0 +1,142 @@
+import { RegistryError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import type { GuardedStore } from '../guarded-store.js';
+import type { ResolvedOptions } from '../options.js';
+import { type Instance, recordKey } from '../record.js';
+import type { StoredRecord } from '../store.js';
+import { assertName, assertSeconds, describe, MAX_INTERVAL_SECONDS, readArgument } from '../validate.js';
+import { buildUrlMap, compareInstances, type FindResult, type UrlConflict } from './directory.js';
+import { RecordReader, type Rejection } from './record-reader.js';
+import { type WatchOptions, watchRegistry } from './watch.js';
+
+/** Events of the read side: what `find` met while reading the fleet. */
+export interface ReadEvents {
+  'rejected-record': { key: string; reason: string };
+  conflict: UrlConflict;
+}
+
+/**
+ * The read side: the fleet as others see it. `find` is one store read; `watch` calls back with a fresh
+ * `find` on change notices and polls. Needs no `publicUrl` and writes nothing.
+ */
+export class FleetReader {
+  readonly #options: ResolvedOptions;
+  readonly #store: GuardedStore;
+  readonly #events: EventSink<ReadEvents>;
+  readonly #reader: RecordReader;
+  readonly #watchers = new Set<() => Promise<void>>();
+
+  constructor(options: ResolvedOptions, store: GuardedStore, events: EventSink<ReadEvents>) {
+    this.#options = options;
+    this.#store = store;
+    this.#events = events;
+    this.#reader = new RecordReader(options.codec, options.maxRecordBytes);
+  }
+
+  /** Records skipped by `find()` since this reader was created. */
+  get rejectedTotal(): number {
+    return this.#reader.rejectedTotal;
+  }
+
+  /** Live instances of one service (or all), the url map and any conflicts. Throws only for store failures. */
+  async find(serviceName?: string): Promise<FindResult> {
+    if (serviceName !== undefined) assertName(serviceName, 'service name');
+    const { namespace, clock, baseUrl, conflictExempt, logger } = this.#options;
+    const records = await this.#store.list(namespace, serviceName);
+    const now = clock.now();
+    const instances: Instance[] = [];
+    let rejected = 0;
+    // Unchanged records are answered from the reader's cache synchronously; only the rest are decrypted.
+    const keys = records.map((record) => record.key ?? recordKey(record));
+    const outcomes = records.map((record, index) => this.#reader.readKnown(record, keys[index] as string));
+    const misses: number[] = [];
+    for (let index = 0; index < outcomes.length; index++)
+      if (outcomes[index] === undefined) misses.push(index);
+    if (misses.length > 0) {
+      const decoded = await Promise.all(
+        misses.map((index) => this.#reader.read(records[index] as StoredRecord, keys[index] as string)),
+      );
+      misses.forEach((recordIndex, missIndex) => {
+        outcomes[recordIndex] = decoded[missIndex];
+      });
+    }
+    for (let index = 0; index < outcomes.length; index++) {
+      const outcome = outcomes[index] as Instance | Rejection;
+      let reason: string | undefined;
+      if ('reason' in outcome) reason = outcome.reason;
+      else if (outcome.expiresAt !== null && outcome.expiresAt <= now) reason = 'expired';
+      else instances.push(outcome);
+      if (reason !== undefined) {
+        rejected++;
+        const key = keys[index] as string;
+        const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
+        logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
+        this.#events.emit('rejected-record', { key, reason });
+      }
+    }
+    this.#reader.rejectedTotal += rejected;
+    instances.sort(compareInstances);
+    const { urlMap, conflicts } = buildUrlMap(instances, baseUrl, conflictExempt);
+    for (const conflict of conflicts) {
+      logger.warn('one resource is served from several URLs', {
+        resource: conflict.resource,
+        urls: conflict.urls,
+      });
+      this.#events.emit('conflict', conflict);
+    }
+    return { instances, urlMap, conflicts, rejected };
+  }
+
+  /**
+   * Calls `onChange` with a fresh `find()` result now and whenever the live set changes: at once on
+   * stores that push change notices, and by polling (for expirations, and on stores that cannot push).
+   */
+  async watch(
+    onChange: (result: FindResult) => void,
+    options: WatchOptions = {},
+  ): Promise<() => Promise<void>> {
+    assertFunction(onChange, 'onChange');
+    if (typeof options !== 'object' || options === null) {
+      throw new RegistryError(
+        'invalid-argument',
+        `watch options must be an object, got ${describe(options)}`,
+      );
+    }
+    // Read once, so what is checked is what the watcher uses.
+    const { service, pollInterval } = readArgument('the watch options', () => ({
+      service: options.service,
+      pollInterval: options.pollInterval,
+    }));
+    if (service !== undefined) assertName(service, 'service name');
+    if (pollInterval !== undefined) assertSeconds(pollInterval, 'pollInterval', 0.01, MAX_INTERVAL_SECONDS);
+    const stop = await watchRegistry(
+      {
+        find: (name) => this.find(name),
+        store: this.#options.store,
+        namespace: this.#options.namespace,
+        clock: this.#options.clock,
+        logger: this.#options.logger,
+        defaultPollMs: this.#options.intervalMs,
+      },
+      onChange,
+      { service, pollInterval },
+    );
+    const unwatch = async () => {
+      this.#watchers.delete(unwatch);
+      await stop();
+    };
+    this.#watchers.add(unwatch);
+    return unwatch;
+  }
+
+  /** Stops every watcher this reader started. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#watchers].map((unwatch) => unwatch()));
+  }
+}
+
+export function assertFunction(value: unknown, what: string): void {
+  if (typeof value !== 'function') {
+    throw new RegistryError('invalid-argument', `${what} must be a function, got ${describe(value)}`);
+  }
+}
