@@ -16,6 +16,8 @@ export type RegistryErrorCode =
   | 'store-closed'
   /** The store lacks a capability the caller asked for. */
   | 'unsupported'
+  /** `pick` found no `up` instance of the service. */
+  | 'no-instance'
   /** The registry is in a state where the call makes no sense (e.g. `update()` before `register()`). */
   | 'invalid-state';
 

@@ -20,6 +20,17 @@ export { isRegistryError, RegistryError } from './errors.js';
 export type { RegisterOptions, RegistryOptions } from './options.js';
 export type { FindResult, UrlConflict } from './read/directory.js';
 export { buildUrlMap } from './read/directory.js';
+export type {
+  DiscoveryEvents,
+  DiscoverySnapshot,
+  DiscoveryStats,
+  DiscoveryView,
+  InstancesOptions,
+  Lease,
+  PickOptions,
+  PickStrategy,
+  RemovalReason,
+} from './read/view-types.js';
 export type { WatchOptions } from './read/watch.js';
 export type { Instance, InstanceInfo, InstanceStatus } from './record.js';
 export { INSTANCE_STATUSES, parseRecord, recordKey, serializeRecord } from './record.js';
