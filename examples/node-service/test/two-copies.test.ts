@@ -14,21 +14,25 @@ interface Copy {
 }
 
 function startCopy(port: number, serviceName: string, resources: string, url: string): Promise<Copy> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
-    cwd: serviceDir,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      SERVICE_NAME: serviceName,
-      RESOURCES: resources,
-      REDIS_URL: url,
-      REGISTRY_NAMESPACE: namespace,
-      REGISTRY_SECRET: 'example-secret-0123456789',
-      REGISTRY_TTL: '4',
-      REGISTRY_INTERVAL: '1',
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@service-registry/source', '--import', 'tsx', 'src/main.ts'],
+    {
+      cwd: serviceDir,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SERVICE_NAME: serviceName,
+        RESOURCES: resources,
+        REDIS_URL: url,
+        REGISTRY_NAMESPACE: namespace,
+        REGISTRY_SECRET: 'example-secret-0123456789',
+        REGISTRY_TTL: '4',
+        REGISTRY_INTERVAL: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const copy: Copy = { port, child, output: '' };
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
