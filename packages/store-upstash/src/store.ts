@@ -55,13 +55,10 @@ export interface UpstashFromEnvOptions {
   retries?: number;
 }
 
-/**
- * A `RegistryStore` on Upstash Redis over HTTPS, with the same keys and scripts as store-redis
- * (see `@service-registry/redis-layout`), so both can share one database. One request per refresh,
- * per delete and per `list(ns, service)`; `list(ns)` is two (one when the namespace is empty).
- * `withLayout('apicrud')` is the same client in Python apicrud's layout (SET EX, listed by SCAN).
- */
-export function upstashStore(options: UpstashStoreOptions) {
+// The store is built by `createStore`, apart from `upstashStore`, so `UpstashStore` can name its type:
+// derived from `upstashStore` with `fromEnv` attached, the published declarations were circular
+// (TS2502 for every user whose tsc checks library types).
+function createStore(options: UpstashStoreOptions) {
   if (typeof options !== 'object' || options === null) {
     throw new RegistryError('invalid-argument', 'upstashStore needs { client } or { url, token }');
   }
@@ -140,7 +137,7 @@ export function upstashStore(options: UpstashStoreOptions) {
 }
 
 /** The store `upstashStore` returns: a `RegistryStore` with `withLayout`, without `watch`. */
-export type UpstashStore = ReturnType<typeof upstashStore>;
+export type UpstashStore = ReturnType<typeof createStore>;
 
 const URL_VARIABLES = ['UPSTASH_REDIS_REST_URL', 'KV_REST_API_URL'] as const;
 const TOKEN_VARIABLES = ['UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_TOKEN'] as const;
@@ -169,7 +166,7 @@ export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
       'no environment to read UPSTASH_REDIS_REST_URL from: pass fromEnv({ env }) (on Workers, the env binding)',
     );
   }
-  return upstashStore({
+  return createStore({
     url: readVariable(env, URL_VARIABLES),
     token: readVariable(env, TOKEN_VARIABLES),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -177,4 +174,20 @@ export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
   });
 }
 
-upstashStore.fromEnv = fromEnv;
+/** `upstashStore(options)`, and `upstashStore.fromEnv(options)`. */
+export interface UpstashStoreFactory {
+  (options: UpstashStoreOptions): UpstashStore;
+  /** See `fromEnv`. */
+  fromEnv(options?: UpstashFromEnvOptions): UpstashStore;
+}
+
+/**
+ * A `RegistryStore` on Upstash Redis over HTTPS, with the same keys and scripts as store-redis
+ * (see `@service-registry/redis-layout`), so both can share one database. One request per refresh,
+ * per delete and per `list(ns, service)`; `list(ns)` is two (one when the namespace is empty).
+ * `withLayout('apicrud')` is the same client in Python apicrud's layout (SET EX, listed by SCAN).
+ */
+export const upstashStore: UpstashStoreFactory = Object.assign(
+  (options: UpstashStoreOptions): UpstashStore => createStore(options),
+  { fromEnv },
+);
