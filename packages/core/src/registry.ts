@@ -3,6 +3,7 @@ import { RegistryError } from './errors.js';
 import { Emitter } from './events.js';
 import { type GuardedStore, guardStore } from './guarded-store.js';
 import {
+  REGISTER_OPTION_KEYS,
   type RegisterOptions,
   type RegistryOptions,
   type ResolvedOptions,
@@ -22,6 +23,7 @@ import type { RecordRef, StoredRecord } from './store.js';
 import {
   assertEndpoints,
   assertIpv4,
+  assertKnownOptions,
   assertMeta,
   assertName,
   assertPort,
@@ -133,6 +135,9 @@ export class ServiceRegistry {
         'register needs an options object with serviceName, instanceId and port',
       );
     }
+    readArgument('the register options', () =>
+      assertKnownOptions(options, REGISTER_OPTION_KEYS, 'register option'),
+    );
     const {
       serviceName,
       instanceId,

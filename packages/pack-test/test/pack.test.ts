@@ -13,7 +13,6 @@ import {
   type PackageDir,
   pack,
   publishedPackages,
-  repoRoot,
   sh,
   tarballFile,
   tarballFiles,

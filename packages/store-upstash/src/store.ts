@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   type KeyLayout,
   type PutOptions,
   type RecordRef,
@@ -62,6 +63,7 @@ function createStore(options: UpstashStoreOptions) {
   if (typeof options !== 'object' || options === null) {
     throw new RegistryError('invalid-argument', 'upstashStore needs { client } or { url, token }');
   }
+  assertKnownOptions(options, ['client', 'url', 'token', 'timeoutMs', 'retries'], 'upstashStore option');
   let client: UpstashClientLike;
   if (options.client === undefined) {
     client = createClient(options);
@@ -159,6 +161,7 @@ function readVariable(env: Readonly<Record<string, unknown>>, names: readonly st
  * from `options.env` (a Worker's bindings) or `process.env`. A missing variable is `invalid-argument`.
  */
 export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
+  assertKnownOptions(options, ['env', 'timeoutMs', 'retries'], 'upstashStore.fromEnv option');
   const env = options.env ?? (globalThis as { process?: { env?: Record<string, unknown> } }).process?.env;
   if (typeof env !== 'object' || env === null) {
     throw new RegistryError(
