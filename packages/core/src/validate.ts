@@ -166,14 +166,17 @@ function distance(a: string, b: string): number {
 
 /**
  * The known name closest to `name` (case-insensitive edit distance, at most a third of its length
- * and at least 2), or undefined when none is close: for "did you mean ...?" hints.
+ * and at least 2, or a stem of it), or undefined when none is close: for "did you mean ...?" hints.
  */
 export function nearestName(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const candidate of known) {
-    const d = distance(lower, candidate.toLowerCase());
+    const other = candidate.toLowerCase();
+    // A stem of a longer name (`retry` for `retries`, `timeout` for `timeoutMs`) counts as close.
+    const stem = lower.length >= 4 && other.startsWith(lower.slice(0, -1));
+    const d = stem ? 1 : distance(lower, other);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

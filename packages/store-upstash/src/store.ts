@@ -65,8 +65,10 @@ function createStore(options: UpstashStoreOptions) {
   }
   assertKnownOptions(options, ['client', 'url', 'token', 'timeoutMs', 'retries'], 'upstashStore option');
   let client: UpstashClientLike;
+  let where: string | undefined;
   if (options.client === undefined) {
     client = createClient(options);
+    where = new URL(options.url).host;
   } else {
     if (options.url !== undefined || options.token !== undefined) {
       throw new RegistryError('invalid-argument', 'pass either a client or url and token, not both');
@@ -81,7 +83,7 @@ function createStore(options: UpstashStoreOptions) {
     try {
       return await action();
     } catch (error) {
-      throw storeError(operation, error);
+      throw storeError(operation, error, where);
     }
   }
 
