@@ -2,8 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 /** Workspace packages resolve to their TypeScript sources in tests, so no build is needed first. */
 export const sharedConfig = defineConfig({
-  resolve: { conditions: ['source', 'module', 'node', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'node', 'default'], externalConditions: ['source', 'node'] } },
+  resolve: { conditions: ['@service-registry/source', 'module', 'node', 'default'] },
+  ssr: {
+    resolve: {
+      conditions: ['@service-registry/source', 'node', 'default'],
+      externalConditions: ['@service-registry/source', 'node'],
+    },
+  },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 20_000,

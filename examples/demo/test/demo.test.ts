@@ -8,7 +8,7 @@ const demoDir = fileURLToPath(new URL('..', import.meta.url));
 
 it('pnpm demo prints the fleet, shows an expiry and exits 0 well within 20 s', async () => {
   const started = Date.now();
-  const { stdout } = await run('npx', ['tsx', '--conditions=source', 'src/main.ts'], {
+  const { stdout } = await run('npx', ['tsx', '--conditions=@service-registry/source', 'src/main.ts'], {
     cwd: demoDir,
     timeout: 20_000,
   });

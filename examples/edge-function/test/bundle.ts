@@ -22,7 +22,9 @@ export async function bundleForEdge(entry: string): Promise<string> {
   const bundle = await rolldown({
     input: entry,
     platform: 'browser',
-    resolve: { conditionNames: ['source', 'edge-light', 'worker', 'browser', 'import', 'default'] },
+    resolve: {
+      conditionNames: ['@service-registry/source', 'edge-light', 'worker', 'browser', 'import', 'default'],
+    },
   });
   try {
     const [chunk] = (await bundle.generate({ format: 'iife' })).output;

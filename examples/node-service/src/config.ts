@@ -12,7 +12,8 @@ export interface ServiceConfig {
   namespace: string;
   instanceId: string;
   ttl: number;
-  interval: number;
+  /** Undefined: derived by the registry (10 s, or half the ttl when that is shorter). */
+  interval: number | undefined;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -34,6 +35,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     // Two copies on one host need different ids: the host name alone would collide.
     instanceId: env.INSTANCE_ID ?? `${defaultInstanceId()}-${port}`,
     ttl: Number(env.REGISTRY_TTL ?? 30),
-    interval: Number(env.REGISTRY_INTERVAL ?? 10),
+    interval: env.REGISTRY_INTERVAL === undefined ? undefined : Number(env.REGISTRY_INTERVAL),
   };
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type FoundRedis, findRedis, randomNamespace } from '@service-registry/redis-testing';
+import { type FoundRedis, findRedis, freePort, randomNamespace } from '@service-registry/redis-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const serviceDir = fileURLToPath(new URL('..', import.meta.url));
@@ -14,21 +14,25 @@ interface Copy {
 }
 
 function startCopy(port: number, serviceName: string, resources: string, url: string): Promise<Copy> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
-    cwd: serviceDir,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      SERVICE_NAME: serviceName,
-      RESOURCES: resources,
-      REDIS_URL: url,
-      REGISTRY_NAMESPACE: namespace,
-      REGISTRY_SECRET: 'example-secret-0123456789',
-      REGISTRY_TTL: '4',
-      REGISTRY_INTERVAL: '1',
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@service-registry/source', '--import', 'tsx', 'src/main.ts'],
+    {
+      cwd: serviceDir,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        SERVICE_NAME: serviceName,
+        RESOURCES: resources,
+        REDIS_URL: url,
+        REGISTRY_NAMESPACE: namespace,
+        REGISTRY_SECRET: 'example-secret-0123456789',
+        REGISTRY_TTL: '4',
+        REGISTRY_INTERVAL: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const copy: Copy = { port, child, output: '' };
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -84,5 +88,39 @@ describe.skipIf(!redis)('examples/node-service on Redis', () => {
     expect(orders.output).toContain('deregistered and stopped');
     // Gone at once, not after the 4 s ttl.
     expect((await registryOf(catalog.port)).instances.map((instance) => instance.name)).toEqual(['catalog']);
+  }, 30_000);
+
+  it('registered copies are live and ready, and their logs say registered', async () => {
+    const [catalog] = copies as [Copy];
+    expect(catalog.output).toContain(`catalog:`);
+    expect(catalog.output).toMatch(/registered in /);
+    expect((await fetch(`http://127.0.0.1:${catalog.port}/livez`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${catalog.port}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('examples/node-service without a reachable Redis', () => {
+  it('stays live but not ready, never logs registered, and says deregistering failed', async () => {
+    const closed = await freePort();
+    const port = await freePort();
+    const copy = await startCopy(port, 'lonely', 'thing', `redis://127.0.0.1:${closed}`);
+    try {
+      expect(copy.output).toMatch(
+        /NOT registered yet \(put failed: redis unreachable: connection to 127\.0\.0\.1:\d+ refused/,
+      );
+      expect(copy.output).not.toMatch(/registered in /);
+      expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ ready: false, registered: true, ok: false });
+      const exited = new Promise<number | null>((resolve) => copy.child.once('exit', resolve));
+      copy.child.kill('SIGTERM');
+      await exited;
+      expect(copy.output).toMatch(/stopped, but deregistering failed: its record expires within 4 s/);
+      expect(copy.output).not.toContain('deregistered and stopped');
+    } finally {
+      copy.child.kill('SIGKILL');
+    }
   }, 30_000);
 });

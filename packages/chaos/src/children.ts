@@ -58,7 +58,7 @@ export function spawnInstance(config: InstanceConfig): InstanceProcess {
   installExitHook();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', INSTANCE_SCRIPT],
+    ['--conditions=@service-registry/source', '--import', 'tsx', INSTANCE_SCRIPT],
     {
       cwd: PACKAGE_DIR,
       env: { ...process.env, ...instanceEnv(config) },

@@ -17,7 +17,15 @@ function runQuick(reportBase: string): Promise<{ code: number | null; output: st
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', 'src/run.ts', '--quick', '--report', reportBase],
+      [
+        '--conditions=@service-registry/source',
+        '--import',
+        'tsx',
+        'src/run.ts',
+        '--quick',
+        '--report',
+        reportBase,
+      ],
       { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     let output = '';

@@ -1,5 +1,5 @@
 // Per-record cost of the record codecs on each crypto backend.
-// Run: npx tsx --conditions=source packages/core/bench/codec.ts
+// Run: npx tsx --conditions=@service-registry/source packages/core/bench/codec.ts
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { apicrudCodec } from '../src/codec/apicrud.js';

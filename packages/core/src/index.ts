@@ -46,4 +46,11 @@ export type {
   StoreCapabilities,
   StoredRecord,
 } from './store.js';
-export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';
+export {
+  assertKnownOptions,
+  assertName,
+  isValidName,
+  MAX_ENDPOINTS,
+  MAX_NAME_LENGTH,
+  nearestName,
+} from './validate.js';

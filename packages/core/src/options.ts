@@ -7,6 +7,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from './runtime.js
 import type { RegistryStore } from './store.js';
 import {
   assertBaseUrl,
+  assertKnownOptions,
   assertName,
   assertSeconds,
   describe,
@@ -23,11 +24,14 @@ export interface RegistryOptions {
   secret?: SecretInput;
   /** Public base URL of this instance, e.g. `https://api.example.com`. Required to `register()`. */
   publicUrl?: string;
-  /** Path appended to `publicUrl` in the url map, e.g. `/api/v1`. Default `''`. */
+  /** Path appended to `publicUrl` in the url map: empty or starting with `/`, e.g. `/api/v1`. Default `''`. */
   baseUrl?: string;
   /** Seconds a record stays alive without a refresh. Default 30 (apicrud mode: 60). */
   ttl?: number;
-  /** Seconds between refreshes; `ttl` must be at least twice this. Default 10 (apicrud mode: 30). */
+  /**
+   * Seconds between refreshes; `ttl` must be at least twice this. Default 10 (apicrud mode: 30), or
+   * half the `ttl` when that is shorter.
+   */
   interval?: number;
   /** Key prefix separating registries in one store. Default `reg`. */
   namespace?: string;
@@ -72,6 +76,35 @@ export interface RegisterOptions {
    */
   refresh?: boolean;
 }
+
+/** Every option of `new ServiceRegistry(...)`: any other key is refused, naming the nearest. */
+export const REGISTRY_OPTION_KEYS: readonly (keyof RegistryOptions)[] = [
+  'store',
+  'secret',
+  'publicUrl',
+  'baseUrl',
+  'ttl',
+  'interval',
+  'namespace',
+  'codec',
+  'mode',
+  'jitter',
+  'maxRecordBytes',
+  'conflictExempt',
+  'logger',
+  'clock',
+];
+
+/** Every option of `register()`. */
+export const REGISTER_OPTION_KEYS: readonly (keyof RegisterOptions)[] = [
+  'serviceName',
+  'instanceId',
+  'port',
+  'ipv4',
+  'meta',
+  'status',
+  'refresh',
+];
 
 export interface ResolvedOptions {
   /** The store's view for the mode's key layout. */
@@ -125,6 +158,7 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new RegistryError('invalid-argument', 'ServiceRegistry needs an options object');
   }
+  assertKnownOptions(options, REGISTRY_OPTION_KEYS, 'ServiceRegistry option');
   const { store } = options;
   if (
     typeof store !== 'object' ||
@@ -145,8 +179,10 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
     throw new RegistryError('invalid-argument', `mode must be 'native' or 'apicrud', got ${describe(mode)}`);
   }
   const ttl = options.ttl ?? (mode === 'apicrud' ? 60 : 30);
-  const interval = options.interval ?? (mode === 'apicrud' ? 30 : 10);
   assertSeconds(ttl, 'ttl', 0.1, 31_536_000);
+  // Without an interval, a short ttl brings its own (half of it): a registry that never refreshes
+  // (`refresh: false`, `update()` per invocation) need not name one. Both given: checked below.
+  const interval = options.interval ?? Math.min(mode === 'apicrud' ? 30 : 10, ttl / 2);
   assertSeconds(interval, 'interval', 0.05, MAX_INTERVAL_SECONDS);
   if (ttl < 2 * interval) {
     throw new RegistryError(

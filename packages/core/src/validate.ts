@@ -132,6 +132,78 @@ export function assertBaseUrl(value: unknown): asserts value is string {
       `baseUrl must be a path string of at most 512 characters without whitespace, got ${describe(value)}`,
     );
   }
+  // It is appended to publicUrl as is: 'v1' would turn https://a.example into https://a.examplev1.
+  if (value !== '' && !value.startsWith('/')) {
+    throw new RegistryError(
+      'invalid-argument',
+      `baseUrl must be empty or start with '/', got ${JSON.stringify(value)} (did you mean ${JSON.stringify(`/${value}`)}?)`,
+    );
+  }
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two short names. */
+function distance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) (rows[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i] as number[];
+    const previous = rows[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(
+        (previous[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      }
+      row[j] = best;
+    }
+  }
+  return (rows[a.length] as number[])[b.length] as number;
+}
+
+/**
+ * The known name closest to `name` (case-insensitive edit distance, at most a third of its length
+ * and at least 2, or a stem of it), or undefined when none is close: for "did you mean ...?" hints.
+ */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const other = candidate.toLowerCase();
+    // A stem of a longer name (`retry` for `retries`, `timeout` for `timeoutMs`) counts as close.
+    const stem = lower.length >= 4 && other.startsWith(lower.slice(0, -1));
+    const d = stem ? 1 : distance(lower, other);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Throws `invalid-argument` for an own enumerable key of `options` that is not in `known`, naming the
+ * nearest known one: a misspelt option (`intervall`) would otherwise be ignored without a word.
+ * `what` names the options in the message, e.g. `ServiceRegistry option`. With `onlyNear`, a key far
+ * from every known name is let through (for options passed on to a client with options of its own).
+ */
+export function assertKnownOptions(
+  options: object,
+  known: readonly string[],
+  what: string,
+  { onlyNear = false }: { onlyNear?: boolean } = {},
+): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearestName(key, known);
+    if (near === undefined && onlyNear) continue;
+    const list = near === undefined ? `; known: ${known.join(', ')}` : ` (did you mean ${near}?)`;
+    throw new RegistryError('invalid-argument', `unknown ${what} ${JSON.stringify(key)}${list}`);
+  }
 }
 
 export function assertMeta(value: unknown): asserts value is Readonly<Record<string, string>> {

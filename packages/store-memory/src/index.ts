@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   type Clock,
   type KeyLayout,
   type RecordRef,
@@ -48,6 +49,10 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
  * rounds ttls up to whole seconds, as `SET ... EX` does.
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  if (typeof options !== 'object' || options === null) {
+    throw new RegistryError('invalid-argument', 'memoryStore options must be an object, e.g. { clock }');
+  }
+  assertKnownOptions(options, ['clock'], 'memoryStore option');
   const clock = options.clock ?? systemClock;
   // namespace -> service -> instanceId -> entry: listing one service never walks the others.
   const namespaces = new Map<string, Map<string, Map<string, Entry>>>();

@@ -233,7 +233,16 @@ describe.each(codecCases)('codec round trip through register and find ($label)',
           ttl: args.ttl,
           interval: args.ttl / 2,
         });
-        await writer.register(args.endpoints, { ...args, refresh: false });
+        const { serviceName, instanceId, port, ipv4, meta, status } = args;
+        await writer.register(args.endpoints, {
+          serviceName,
+          instanceId,
+          port,
+          ipv4,
+          meta,
+          status,
+          refresh: false,
+        });
         const expected = expectedInstance(args, ttlMsOf(args));
         const changed = serializeRecord({ ...expected, status: next }, codecCase.format);
         const fits = encodedLength(changed, codecCase.label) <= LIMIT;

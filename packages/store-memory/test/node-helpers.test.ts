@@ -18,9 +18,13 @@ describe('@service-registry/core/node', () => {
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`closeOnSignals deregisters on ${signal}, then exits 0`, async () => {
-      const process_ = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', child], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const process_ = spawn(
+        process.execPath,
+        ['--conditions=@service-registry/source', '--import', 'tsx', child],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let output = '';
       await new Promise<void>((resolve, reject) => {
         process_.stdout.on('data', (chunk: Buffer) => {

@@ -107,11 +107,11 @@ export function renderReport(input: ReportInput): string {
     'pnpm bench            # full: 2-3 minutes on 2 cores; rewrites BENCHMARKS.md',
     'pnpm bench --quick    # under a minute, fewer rounds; prints only (add --out FILE to write)',
     '# or, in packages/store-redis: pnpm bench [--quick] [--out FILE] [--no-write]',
-    '# the codec micro-bench alone: npx tsx --conditions=source packages/core/bench/codec.ts',
+    '# the codec micro-bench alone: npx tsx --conditions=@service-registry/source packages/core/bench/codec.ts',
     '```',
     '',
     'Needs `redis-server` on PATH (started with `--enable-debug-command local` for `DEBUG POPULATE`); it ' +
-      'never touches another Redis. Everything runs from the TypeScript sources (`--conditions=source`), ' +
+      'never touches another Redis. Everything runs from the TypeScript sources (`--conditions=@service-registry/source`), ' +
       'so `@service-registry/core` loads through its `node` condition, where `node:crypto` is the default ' +
       'backend.',
     '',

@@ -65,8 +65,7 @@ export const ownedConnectionDefaults = {
 /** Opens the store's own connection: `ownedConnectionDefaults`, then the caller's options. */
 export function openConnection(url: string | undefined, options: RedisOptions): Redis {
   const merged: RedisOptions = { ...ownedConnectionDefaults, ...options };
-  const client = url === undefined ? new Redis(merged) : new Redis(url, merged);
-  // Failures reach callers as rejected commands; without a listener ioredis would also print them.
-  client.on('error', () => {});
-  return client;
+  // The store's connection watch listens to `error` events (see connection.ts): failures reach callers
+  // as rejected operations naming the last one, so ioredis need not print them.
+  return url === undefined ? new Redis(merged) : new Redis(url, merged);
 }

@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   assertName,
   type KeyLayout,
   type PutOptions,
@@ -18,7 +19,15 @@ import {
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
 import { apicrudView } from './apicrud.js';
-import { openConnection, type RedisClientLike } from './client.js';
+import { openConnection, ownedConnectionDefaults, type RedisClientLike } from './client.js';
+import {
+  type ConnectionWatch,
+  clientTarget,
+  optionsTarget,
+  parseRedisUrl,
+  REDIS_STORE_OPTION_KEYS,
+  watchConnection,
+} from './connection.js';
 import { closedError, storeError } from './errors.js';
 import { runScript, runScripts } from './run-scripts.js';
 import { canSortList, isSortRefused, parseSortReply, sortListArguments } from './sort-list.js';
@@ -56,13 +65,22 @@ const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
  * `withLayout('apicrud')` is the same connection in Python apicrud's layout (SCAN-based, no watch).
  */
 export function redisStore(options: RedisStoreOptions) {
+  if (typeof options !== 'object' || options === null) {
+    throw new RegistryError('invalid-argument', 'redisStore needs { url }, connection options or { client }');
+  }
+  assertKnownOptions(options, REDIS_STORE_OPTION_KEYS, 'redisStore option', { onlyNear: true });
   const owned = options.client === undefined;
   let client: RedisClientLike;
+  let connection: ConnectionWatch;
   if (options.client === undefined) {
     const { url, client: _none, ...connectionOptions } = options;
+    // A URL that cannot be right, or no connection at all, is refused here (connection.ts).
+    const target = 'url' in options ? parseRedisUrl(url) : optionsTarget(connectionOptions);
     client = openConnection(url, connectionOptions);
+    connection = watchConnection(client, target, { ...ownedConnectionDefaults, ...connectionOptions }, true);
   } else {
     client = options.client;
+    connection = watchConnection(client, clientTarget(client), {}, false);
   }
   const cluster = client.isCluster === true;
   const keyPrefix = client.options?.keyPrefix ?? '';
@@ -72,9 +90,12 @@ export function redisStore(options: RedisStoreOptions) {
   async function attempt<T>(operation: string, action: () => Promise<T>): Promise<T> {
     if (closed) throw closedError(operation);
     try {
-      return await action();
+      await connection.ready();
+      const result = await action();
+      connection.ok();
+      return result;
     } catch (error) {
-      throw storeError(operation, error);
+      throw storeError(operation, error, connection);
     }
   }
 

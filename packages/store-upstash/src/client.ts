@@ -76,14 +76,44 @@ function assertCount(value: number, what: string, minimum: number, maximum: numb
   }
 }
 
+/** Refuses what cannot be an Upstash REST URL, saying what it is instead. */
+function assertRestUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RegistryError(
+      'invalid-argument',
+      `url ${JSON.stringify(url)} is not a URL: expected the REST URL, https://<name>.upstash.io`,
+    );
+  }
+  if (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') {
+    throw new RegistryError(
+      'invalid-argument',
+      `url has the scheme ${parsed.protocol} of a Redis TCP URL: this store speaks REST, so it needs the ` +
+        'database REST URL (https://<name>.upstash.io); a redis:// URL belongs to @service-registry/store-redis',
+    );
+  }
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.hostname === '') {
+    throw new RegistryError(
+      'invalid-argument',
+      `url must be an http(s) URL with a host, got ${parsed.protocol}//…`,
+    );
+  }
+}
+
 /** Creates the client `upstashStore({ url, token })` owns, with `upstashClientDefaults`. */
 export function createClient(options: UpstashConnectionOptions): UpstashClientLike {
   const { url, token, timeoutMs = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES } = options;
+  if (url === undefined) {
+    throw new RegistryError(
+      'invalid-argument',
+      'url is undefined (UPSTASH_REDIS_REST_URL not set?): pass the database REST URL, https://<name>.upstash.io',
+    );
+  }
   assertText(url, 'url');
   assertText(token, 'token');
-  if (!/^https?:\/\/[^\s/]+/.test(url)) {
-    throw new RegistryError('invalid-argument', `url must be an http(s) URL, got ${JSON.stringify(url)}`);
-  }
+  assertRestUrl(url);
   assertCount(timeoutMs, 'timeoutMs', 1, 600_000);
   assertCount(retries, 'retries', 0, 10);
   try {

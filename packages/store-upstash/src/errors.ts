@@ -23,12 +23,16 @@ function describeFailure(error: unknown): string {
   }
 }
 
-/** Wraps a client failure (HTTP error, timeout, dropped connection, unreadable body) as `store-unavailable`. */
-export function storeError(operation: string, error: unknown): RegistryError {
+/**
+ * Wraps a client failure (HTTP error, timeout, dropped connection, unreadable body) as
+ * `store-unavailable`. `where` (the REST URL's host, when the store made the client) is named for
+ * failures to reach it, so a wrong URL shows in the message.
+ */
+export function storeError(operation: string, error: unknown, where?: string): RegistryError {
   if (isRegistryError(error)) return error;
-  return new RegistryError('store-unavailable', `${operation} failed: ${describeFailure(error)}`, {
-    cause: error,
-  });
+  const what = describeFailure(error);
+  const at = where !== undefined && !what.startsWith('upstash answered') ? ` at ${where}` : '';
+  return new RegistryError('store-unavailable', `${operation} failed: ${what}${at}`, { cause: error });
 }
 
 /** A command error reported inside a pipeline reply, named as the client names its own. */

@@ -9,6 +9,7 @@ export type {
   UpstashFromEnvOptions,
   UpstashStore,
   UpstashStoreClientOptions,
+  UpstashStoreFactory,
   UpstashStoreOptions,
   UpstashStoreUrlOptions,
 } from './store.js';

@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   type KeyLayout,
   type PutOptions,
   type RecordRef,
@@ -55,19 +56,19 @@ export interface UpstashFromEnvOptions {
   retries?: number;
 }
 
-/**
- * A `RegistryStore` on Upstash Redis over HTTPS, with the same keys and scripts as store-redis
- * (see `@service-registry/redis-layout`), so both can share one database. One request per refresh,
- * per delete and per `list(ns, service)`; `list(ns)` is two (one when the namespace is empty).
- * `withLayout('apicrud')` is the same client in Python apicrud's layout (SET EX, listed by SCAN).
- */
-export function upstashStore(options: UpstashStoreOptions) {
+// The store is built by `createStore`, apart from `upstashStore`, so `UpstashStore` can name its type:
+// derived from `upstashStore` with `fromEnv` attached, the published declarations were circular
+// (TS2502 for every user whose tsc checks library types).
+function createStore(options: UpstashStoreOptions) {
   if (typeof options !== 'object' || options === null) {
     throw new RegistryError('invalid-argument', 'upstashStore needs { client } or { url, token }');
   }
+  assertKnownOptions(options, ['client', 'url', 'token', 'timeoutMs', 'retries'], 'upstashStore option');
   let client: UpstashClientLike;
+  let where: string | undefined;
   if (options.client === undefined) {
     client = createClient(options);
+    where = new URL(options.url).host;
   } else {
     if (options.url !== undefined || options.token !== undefined) {
       throw new RegistryError('invalid-argument', 'pass either a client or url and token, not both');
@@ -82,7 +83,7 @@ export function upstashStore(options: UpstashStoreOptions) {
     try {
       return await action();
     } catch (error) {
-      throw storeError(operation, error);
+      throw storeError(operation, error, where);
     }
   }
 
@@ -140,7 +141,7 @@ export function upstashStore(options: UpstashStoreOptions) {
 }
 
 /** The store `upstashStore` returns: a `RegistryStore` with `withLayout`, without `watch`. */
-export type UpstashStore = ReturnType<typeof upstashStore>;
+export type UpstashStore = ReturnType<typeof createStore>;
 
 const URL_VARIABLES = ['UPSTASH_REDIS_REST_URL', 'KV_REST_API_URL'] as const;
 const TOKEN_VARIABLES = ['UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_TOKEN'] as const;
@@ -162,6 +163,7 @@ function readVariable(env: Readonly<Record<string, unknown>>, names: readonly st
  * from `options.env` (a Worker's bindings) or `process.env`. A missing variable is `invalid-argument`.
  */
 export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
+  assertKnownOptions(options, ['env', 'timeoutMs', 'retries'], 'upstashStore.fromEnv option');
   const env = options.env ?? (globalThis as { process?: { env?: Record<string, unknown> } }).process?.env;
   if (typeof env !== 'object' || env === null) {
     throw new RegistryError(
@@ -169,7 +171,7 @@ export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
       'no environment to read UPSTASH_REDIS_REST_URL from: pass fromEnv({ env }) (on Workers, the env binding)',
     );
   }
-  return upstashStore({
+  return createStore({
     url: readVariable(env, URL_VARIABLES),
     token: readVariable(env, TOKEN_VARIABLES),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -177,4 +179,20 @@ export function fromEnv(options: UpstashFromEnvOptions = {}): UpstashStore {
   });
 }
 
-upstashStore.fromEnv = fromEnv;
+/** `upstashStore(options)`, and `upstashStore.fromEnv(options)`. */
+export interface UpstashStoreFactory {
+  (options: UpstashStoreOptions): UpstashStore;
+  /** See `fromEnv`. */
+  fromEnv(options?: UpstashFromEnvOptions): UpstashStore;
+}
+
+/**
+ * A `RegistryStore` on Upstash Redis over HTTPS, with the same keys and scripts as store-redis
+ * (see `@service-registry/redis-layout`), so both can share one database. One request per refresh,
+ * per delete and per `list(ns, service)`; `list(ns)` is two (one when the namespace is empty).
+ * `withLayout('apicrud')` is the same client in Python apicrud's layout (SET EX, listed by SCAN).
+ */
+export const upstashStore: UpstashStoreFactory = Object.assign(
+  (options: UpstashStoreOptions): UpstashStore => createStore(options),
+  { fromEnv },
+);

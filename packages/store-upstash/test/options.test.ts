@@ -70,6 +70,28 @@ describe('upstashStore options', () => {
     }
   });
 
+  it('says what is wrong with a URL, and names the nearest option for a misspelt one', () => {
+    const message = (options: unknown) =>
+      thrown(() => upstashStore(options as Parameters<typeof upstashStore>[0])).message;
+    expect(message({ url: undefined, token: 't' })).toMatch(
+      /^url is undefined \(UPSTASH_REDIS_REST_URL not set\?\)/,
+    );
+    expect(message({ url: 'not-a-url', token: 't' })).toMatch(/^url "not-a-url" is not a URL/);
+    expect(message({ url: 'rediss://default:pw@eu1-x.upstash.io:6379', token: 't' })).toMatch(
+      /scheme rediss: of a Redis TCP URL.*@service-registry\/store-redis/,
+    );
+    expect(message({ url: 'ftp://eu1-x.upstash.io', token: 't' })).toMatch(/^url must be an http\(s\) URL/);
+    expect(message({ ...credentials, timeout: 100 })).toBe(
+      'unknown upstashStore option "timeout" (did you mean timeoutMs?)',
+    );
+    expect(message({ ...credentials, retry: 2 })).toBe(
+      'unknown upstashStore option "retry" (did you mean retries?)',
+    );
+    expect(thrown(() => fromEnv({ enc: {} } as never)).message).toBe(
+      'unknown upstashStore.fromEnv option "enc" (did you mean env?)',
+    );
+  });
+
   it('refuses a client that parses replies as JSON, and says which option to set', () => {
     const parsing = new UpstashRedis(credentials);
     expect(thrown(() => upstashStore({ client: parsing })).message).toMatch(
@@ -102,8 +124,8 @@ describe('upstashStore options', () => {
     const started = Date.now();
     const error = await store.list('ns').catch((caught: unknown) => caught);
     expect(isRegistryError(error, 'store-unavailable'), String(error)).toBe(true);
-    expect((error as RegistryError).message).toMatch(
-      /^list failed: upstash unreachable \(fetch failed: ECONNREFUSED\)$/,
+    expect((error as RegistryError).message).toBe(
+      `list failed: upstash unreachable (fetch failed: ECONNREFUSED) at 127.0.0.1:${port}`,
     );
     expect(Date.now() - started).toBeLessThan(1_000);
     const badName = await store

@@ -1,7 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { GuardedStore } from '../guarded-store.js';
-import type { RegisterOptions, ResolvedOptions } from '../options.js';
+import { REGISTER_OPTION_KEYS, type RegisterOptions, type ResolvedOptions } from '../options.js';
 import {
   formatCreated,
   INSTANCE_STATUSES,
@@ -14,6 +14,7 @@ import type { RecordRef } from '../store.js';
 import {
   assertEndpoints,
   assertIpv4,
+  assertKnownOptions,
   assertMeta,
   assertName,
   assertPort,
@@ -103,6 +104,9 @@ export class Registration {
         'register needs an options object with serviceName, instanceId and port',
       );
     }
+    readArgument('the register options', () =>
+      assertKnownOptions(options, REGISTER_OPTION_KEYS, 'register option'),
+    );
     const {
       serviceName,
       instanceId,
