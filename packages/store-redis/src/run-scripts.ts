@@ -3,6 +3,7 @@ import {
   runScriptPipeline,
   runScript as runWith,
   type ScriptCall,
+  type ScriptOutcome,
   type ScriptTransport,
   scriptArguments,
 } from '@service-registry/redis-layout';
@@ -11,17 +12,45 @@ import type { RedisClientLike } from './client.js';
 // The NOSCRIPT fallback and pipeline repair live in redis-layout (shared with store-upstash); this
 // file adapts an ioredis client to it and spreads a Cluster's calls over its nodes.
 
+/*
+ * A Cluster pipeline goes to the node the client's slot map names. After a reshard or a failover
+ * that map is stale, and every call of the pipeline is answered MOVED (or ASK, TRYAGAIN, CLUSTERDOWN,
+ * or fails with the node's connection). ioredis follows a redirect inside a pipeline only when every
+ * command got the very same one, which calls for several slots never do, and then it neither retries
+ * nor refreshes its map: each find would fail the same way for good. So such calls are sent again
+ * one by one: a single command follows MOVED and ASK (MOVED also makes ioredis fix the slot and
+ * reload its map, so the next pipelines go to the right nodes), and waits out TRYAGAIN, CLUSTERDOWN
+ * and a failover within ioredis' own retry limits.
+ */
+const REROUTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** Whether a Cluster call failed for where it was sent, not for what it asked: worth a routed retry. */
+export function isMisrouted(error: Error): boolean {
+  if (error.name === 'ReplyError') return REROUTED.test(error.message);
+  return /^Connection is closed|Stream isn't writeable|Command timed out/.test(error.message);
+}
+
 /** An ioredis client (or one Cluster node group) as redis-layout's script runner sees it. */
 function transport(client: RedisClientLike): ScriptTransport {
+  const evalsha = (call: ScriptCall) => client.call('EVALSHA', call.script.sha1, ...scriptArguments(call));
   return {
-    evalsha: (call) => client.call('EVALSHA', call.script.sha1, ...scriptArguments(call)),
+    evalsha,
     eval: (call) => client.call('EVAL', call.script.source, ...scriptArguments(call)),
     async pipeline(calls) {
       const pipeline = client.pipeline();
       for (const call of calls) pipeline.call('EVALSHA', call.script.sha1, ...scriptArguments(call));
       const replies = await pipeline.exec();
       if (!replies) throw new Error('the pipeline was discarded');
-      return replies.map(([error, result]) => (error ? { error } : { result }));
+      return Promise.all(
+        replies.map(async ([error, result], index): Promise<ScriptOutcome> => {
+          if (!error) return { result };
+          if (!client.isCluster || !isMisrouted(error)) return { error };
+          return evalsha(calls[index] as ScriptCall).then(
+            (rerouted) => ({ result: rerouted }),
+            (failed: Error) => ({ error: failed }),
+          );
+        }),
+      );
     },
   };
 }
