@@ -30,15 +30,21 @@ export function isMisrouted(error: Error): boolean {
   return /^Connection is closed|Stream isn't writeable|Command timed out/.test(error.message);
 }
 
+// Read-only scripts go as EVALSHA_RO / EVAL_RO, which a full server under `noeviction` still runs.
+const evalshaCommand = (call: ScriptCall) => (call.script.readOnly ? 'EVALSHA_RO' : 'EVALSHA');
+const evalCommand = (call: ScriptCall) => (call.script.readOnly ? 'EVAL_RO' : 'EVAL');
+
 /** An ioredis client (or one Cluster node group) as redis-layout's script runner sees it. */
 function transport(client: RedisClientLike): ScriptTransport {
-  const evalsha = (call: ScriptCall) => client.call('EVALSHA', call.script.sha1, ...scriptArguments(call));
+  const evalsha = (call: ScriptCall) =>
+    client.call(evalshaCommand(call), call.script.sha1, ...scriptArguments(call));
   return {
     evalsha,
-    eval: (call) => client.call('EVAL', call.script.source, ...scriptArguments(call)),
+    eval: (call) => client.call(evalCommand(call), call.script.source, ...scriptArguments(call)),
     async pipeline(calls) {
       const pipeline = client.pipeline();
-      for (const call of calls) pipeline.call('EVALSHA', call.script.sha1, ...scriptArguments(call));
+      for (const call of calls)
+        pipeline.call(evalshaCommand(call), call.script.sha1, ...scriptArguments(call));
       const replies = await pipeline.exec();
       if (!replies) throw new Error('the pipeline was discarded');
       return Promise.all(
@@ -55,7 +61,7 @@ function transport(client: RedisClientLike): ScriptTransport {
   };
 }
 
-/** Runs one script call: EVALSHA, falling back to EVAL on NOSCRIPT. */
+/** Runs one script call: EVALSHA (`_RO` for a read), falling back to EVAL on NOSCRIPT. */
 export function runScript(client: RedisClientLike, call: ScriptCall): Promise<unknown> {
   return runWith(transport(client), call);
 }

@@ -43,7 +43,9 @@ async function waitForCount(store: RedisStore, ns: string, count: number, timeou
 async function otherMaster(servers: readonly RedisServer[], slot: number): Promise<RedisServer> {
   const owner = await masterOf(servers, slot);
   const masters = (await clusterNodes(owner)).filter((node) => node.master && node.port !== owner.port);
-  const target = servers.find((server) => server.running && masters.some((node) => node.port === server.port));
+  const target = servers.find(
+    (server) => server.running && masters.some((node) => node.port === server.port),
+  );
   if (!target) throw new Error(`no master besides ${owner.port}`);
   return target;
 }
