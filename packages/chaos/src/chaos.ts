@@ -11,6 +11,7 @@ import { type InstanceProcess, killInstance, spawnInstance, stopInstance } from 
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import type { ChaosReport } from './report.js';
 import {
+  endMarginMs,
   FAULT_KINDS,
   type FaultKind,
   faultPauseMs,
@@ -217,8 +218,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const kind = FAULT_KINDS[faultRound++ % FAULT_KINDS.length] as FaultKind;
         const endsAt = Math.min(
           now + faultPhaseMs(kind, random),
-          nextRestartAt() - QUIET_BEFORE_RESTART_MS,
-          chaosEndsAt,
+          nextRestartAt() - QUIET_BEFORE_RESTART_MS - endMarginMs(kind),
+          chaosEndsAt - endMarginMs(kind),
         );
         if (endsAt - now >= 500) {
           const { settings, dropAtStart } = faultSettings(kind);
