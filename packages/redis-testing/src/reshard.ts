@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { sendCommand } from './resp.js';
 import type { RedisServer } from './server.js';
+
+const run = promisify(execFile);
 
 /*
  * Moving a hash slot between masters the way `redis-cli --cluster reshard` does it, one slot at a
@@ -104,4 +108,24 @@ export async function moveSlot(
       await send(server, ['CLUSTER', 'SETSLOT', slot, 'NODE', targetId]);
     }
   }
+}
+
+/**
+ * `redis-cli --cluster reshard`: moves the `count` lowest slots of the master `from` to the master
+ * `to` (node ids from `clusterNodes`), keys included, as an operator would. Resolves when done.
+ */
+export async function reshard(via: RedisServer, from: string, to: string, count: number): Promise<void> {
+  const args = [
+    '--cluster',
+    'reshard',
+    `${via.host}:${via.port}`,
+    '--cluster-from',
+    from,
+    '--cluster-to',
+    to,
+  ];
+  await run('redis-cli', [...args, '--cluster-slots', String(count), '--cluster-yes'], {
+    timeout: 120_000,
+    maxBuffer: 1 << 26,
+  });
 }

@@ -45,16 +45,26 @@ function transport(client: RedisClientLike): ScriptTransport {
       const pipeline = client.pipeline();
       for (const call of calls)
         pipeline.call(evalshaCommand(call), call.script.sha1, ...scriptArguments(call));
-      const replies = await pipeline.exec();
+      const one = (call: ScriptCall): Promise<ScriptOutcome> =>
+        evalsha(call).then(
+          (result) => ({ result }),
+          (error: Error) => ({ error }),
+        );
+      let replies: Awaited<ReturnType<typeof pipeline.exec>>;
+      try {
+        replies = await pipeline.exec();
+      } catch (error) {
+        // ioredis retries a pipeline of read-only commands itself when one slot moved, then refuses
+        // it because its slots now span two nodes: the calls go one by one instead.
+        if (!client.isCluster) throw error;
+        return Promise.all(calls.map(one));
+      }
       if (!replies) throw new Error('the pipeline was discarded');
       return Promise.all(
-        replies.map(async ([error, result], index): Promise<ScriptOutcome> => {
+        replies.map(([error, result], index): ScriptOutcome | Promise<ScriptOutcome> => {
           if (!error) return { result };
           if (!client.isCluster || !isMisrouted(error)) return { error };
-          return evalsha(calls[index] as ScriptCall).then(
-            (rerouted) => ({ result: rerouted }),
-            (failed: Error) => ({ error: failed }),
-          );
+          return one(calls[index] as ScriptCall);
         }),
       );
     },

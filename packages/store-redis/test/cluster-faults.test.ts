@@ -1,3 +1,4 @@
+import type { RecordRef } from '@service-registry/core';
 import { indexKey, keySlot, servicesKey } from '@service-registry/redis-layout';
 import {
   clusterNodes,
@@ -6,6 +7,7 @@ import {
   type RedisCluster,
   type RedisServer,
   randomNamespace,
+  reshard,
   startRedisCluster,
   traceClient,
 } from '@service-registry/redis-testing';
@@ -37,6 +39,38 @@ async function waitForCount(store: RedisStore, ns: string, count: number, timeou
     if (Date.now() > deadline) throw new Error(`never saw ${count} records`);
     await sleep(100);
   }
+}
+
+/** Refreshes `refs` every second (the registry's interval), remembering the longest gap between writes. */
+function startRefreshing(writer: RedisStore, refs: readonly RecordRef[], ttlMs: number) {
+  const lastWrite = refs.map(() => Date.now());
+  let longest = 0;
+  let writing = true;
+  const loop = (async () => {
+    while (writing) {
+      const started = Date.now();
+      await Promise.all(
+        refs.map((ref, index) =>
+          writer.put(ref, ref.instanceId, ttlMs).then(
+            () => {
+              longest = Math.max(longest, Date.now() - (lastWrite[index] as number));
+              lastWrite[index] = Date.now();
+            },
+            () => {},
+          ),
+        ),
+      );
+      await sleep(Math.max(0, 1_000 - (Date.now() - started)));
+    }
+  })();
+  return {
+    // Gaps still open count too: a record not written since the kill is the longest gap of all.
+    longestGapMs: () => Math.max(longest, ...lastWrite.map((at) => Date.now() - at)),
+    stop: async () => {
+      writing = false;
+      await loop;
+    },
+  };
 }
 
 /** A master other than the one serving `slot`. */
@@ -117,6 +151,83 @@ if (cluster) {
     });
   });
 
+  describe('redis cluster reshard by redis-cli', () => {
+    it('while instances refresh, find() keeps working through `redis-cli --cluster reshard` and after it', async () => {
+      const options = { redisOptions: ownedConnectionDefaults };
+      const writer = redisStore({ client: new Cluster([...cluster.startupNodes], options) });
+      const reader = redisStore({ client: new Cluster([...cluster.startupNodes], options) });
+      const ns = randomNamespace('clireshard');
+      // redis-cli moves the lowest slots of the source: half the services live there, half elsewhere.
+      const source = await masterOf(cluster.nodes, 0);
+      const view = await clusterNodes(source);
+      const sourceNode = view.find((node) => node.port === source.port);
+      const targetNode = view.find(
+        (node) => node.master && node.slots.length > 0 && node.port !== source.port,
+      );
+      if (!sourceNode || !targetNode) throw new Error('no two masters');
+      const moving = 1000;
+      const inside: string[] = [];
+      const outside: string[] = [];
+      for (let index = 0; inside.length < 4 || outside.length < 4; index++) {
+        const service = `svc-${index}`;
+        const slot = keySlot(indexKey(ns, service));
+        const position = sourceNode.slots.indexOf(slot);
+        if (position >= 0 && position < moving) {
+          if (inside.length < 4) inside.push(service);
+        } else if (outside.length < 4) outside.push(service);
+      }
+      const refs = [...inside, ...outside].flatMap((service) =>
+        ['i-1', 'i-2'].map((instanceId) => ({ namespace: ns, service, instanceId })),
+      );
+      const refreshing = startRefreshing(writer, refs, 10_000);
+      let polling = true;
+      const outcomes: { at: number; count: number | undefined }[] = [];
+      const poll = (async () => {
+        while (polling) {
+          const count = await reader.list(ns).then(
+            (records) => records.length,
+            () => undefined,
+          );
+          outcomes.push({ at: Date.now(), count });
+          await sleep(100);
+        }
+      })();
+      try {
+        await waitForCount(reader, ns, refs.length, 10_000);
+        const started = Date.now();
+        await reshard(source, sourceNode.id, targetNode.id, moving);
+        const finished = Date.now();
+        const moves = await Promise.all(
+          inside.map((service) => masterOf(cluster.nodes, keySlot(indexKey(ns, service)))),
+        );
+        expect(moves.every((owner) => owner.port === targetNode.port)).toBe(true);
+        // Right after the reshard: every operation works, with every record there.
+        expect(await reader.list(ns)).toHaveLength(refs.length);
+        for (const service of inside) expect(await reader.list(ns, service)).toHaveLength(2);
+        await writer.put({ namespace: ns, service: inside[0] as string, instanceId: 'i-3' }, 'v', 10_000);
+        expect(await reader.list(ns)).toHaveLength(refs.length + 1);
+        const during = outcomes.filter((outcome) => outcome.at >= started && outcome.at <= finished);
+        const failed = during.filter((outcome) => outcome.count === undefined).length;
+        const short = during.filter(
+          (outcome) => outcome.count !== undefined && outcome.count < refs.length,
+        ).length;
+        console.log(
+          `redis-cli reshard of ${moving} slots: ${finished - started} ms, ${during.length} finds during it, ` +
+            `${failed} failed, ${short} incomplete; longest refresh gap ${refreshing.longestGapMs()} ms`,
+        );
+        // And during it: slots move one by one with their keys, and each find follows them.
+        expect({ failed, short }).toEqual({ failed: 0, short: 0 });
+        expect(refreshing.longestGapMs()).toBeLessThan(10_000);
+      } finally {
+        polling = false;
+        await poll;
+        await refreshing.stop();
+        await writer.close();
+        await reader.close();
+      }
+    }, 90_000);
+  });
+
   describe('redis cluster failover', () => {
     it('after the master holding the directory dies, every operation works again once its replica takes over', async () => {
       const options = { redisOptions: ownedConnectionDefaults };
@@ -129,27 +240,7 @@ if (cluster) {
         instanceId: `i-${index}`,
       }));
       const ttlMs = 10_000;
-      // Refreshes every second (the registry's interval), remembering the longest gap per record.
-      const lastWrite = refs.map(() => Date.now());
-      let longestGap = 0;
-      let writing = true;
-      const refreshing = (async () => {
-        while (writing) {
-          const started = Date.now();
-          await Promise.all(
-            refs.map((ref, index) =>
-              writer.put(ref, ref.instanceId, ttlMs).then(
-                () => {
-                  longestGap = Math.max(longestGap, Date.now() - (lastWrite[index] as number));
-                  lastWrite[index] = Date.now();
-                },
-                () => {},
-              ),
-            ),
-          );
-          await sleep(Math.max(0, 1_000 - (Date.now() - started)));
-        }
-      })();
+      const refreshing = startRefreshing(writer, refs, ttlMs);
       try {
         await waitForCount(reader, ns, refs.length, 10_000);
         const victim = await masterOf(cluster.nodes, keySlot(servicesKey(ns)));
@@ -173,18 +264,17 @@ if (cluster) {
         }
         console.log(
           `cluster failover: find() whole again ${recoveredMs} ms after the kill, ${failedFinds} failed finds, ` +
-            `fewest records in a successful find ${fewest}/${refs.length}, longest refresh gap ${longestGap} ms`,
+            `fewest records in a successful find ${fewest}/${refs.length}, longest refresh gap ${refreshing.longestGapMs()} ms`,
         );
         expect(recoveredMs).toBeDefined();
         expect(recoveredMs).toBeLessThan(20_000);
         // A record outlives the outage when its ttl exceeds the longest gap between refreshes.
         await sleep(1_500);
-        expect(longestGap).toBeLessThan(ttlMs);
+        expect(refreshing.longestGapMs()).toBeLessThan(ttlMs);
         expect(await reader.list(ns)).toHaveLength(refs.length);
         expect(await reader.list(ns, 'svc-0')).toHaveLength(3);
       } finally {
-        writing = false;
-        await refreshing;
+        await refreshing.stop();
         await writer.close();
         await reader.close();
       }
