@@ -31,20 +31,38 @@ export function isMisrouted(error: Error): boolean {
 }
 
 // Read-only scripts go as EVALSHA_RO / EVAL_RO, which a full server under `noeviction` still runs.
-const evalshaCommand = (call: ScriptCall) => (call.script.readOnly ? 'EVALSHA_RO' : 'EVALSHA');
-const evalCommand = (call: ScriptCall) => (call.script.readOnly ? 'EVAL_RO' : 'EVAL');
+// A server before Redis 7.0 knows neither: its clients send them as EVALSHA / EVAL from then on.
+const withoutReadOnlyScripts = new WeakSet<RedisClientLike>();
+
+/** An "unknown command" reply to EVALSHA_RO or EVAL_RO (Redis before 7.0, or renamed away). */
+export function isReadOnlyScriptUnknown(error: unknown): boolean {
+  return error instanceof Error && /^ERR unknown command '?(evalsha_ro|eval_ro)/i.test(error.message);
+}
 
 /** An ioredis client (or one Cluster node group) as redis-layout's script runner sees it. */
 function transport(client: RedisClientLike): ScriptTransport {
-  const evalsha = (call: ScriptCall) =>
-    client.call(evalshaCommand(call), call.script.sha1, ...scriptArguments(call));
+  const readOnly = (call: ScriptCall) => call.script.readOnly && !withoutReadOnlyScripts.has(client);
+  const send = async (call: ScriptCall, bySource: boolean): Promise<unknown> => {
+    const sent = readOnly(call);
+    const command = `${bySource ? 'EVAL' : 'EVALSHA'}${sent ? '_RO' : ''}`;
+    const script = bySource ? call.script.source : call.script.sha1;
+    try {
+      return await client.call(command, script, ...scriptArguments(call));
+    } catch (error) {
+      if (!sent || !isReadOnlyScriptUnknown(error)) throw error;
+      withoutReadOnlyScripts.add(client);
+      return send(call, bySource);
+    }
+  };
+  const evalsha = (call: ScriptCall) => send(call, false);
   return {
     evalsha,
-    eval: (call) => client.call(evalCommand(call), call.script.source, ...scriptArguments(call)),
+    eval: (call) => send(call, true),
     async pipeline(calls) {
       const pipeline = client.pipeline();
-      for (const call of calls)
-        pipeline.call(evalshaCommand(call), call.script.sha1, ...scriptArguments(call));
+      for (const call of calls) {
+        pipeline.call(readOnly(call) ? 'EVALSHA_RO' : 'EVALSHA', call.script.sha1, ...scriptArguments(call));
+      }
       const one = (call: ScriptCall): Promise<ScriptOutcome> =>
         evalsha(call).then(
           (result) => ({ result }),
@@ -63,6 +81,10 @@ function transport(client: RedisClientLike): ScriptTransport {
       return Promise.all(
         replies.map(([error, result], index): ScriptOutcome | Promise<ScriptOutcome> => {
           if (!error) return { result };
+          if (isReadOnlyScriptUnknown(error)) {
+            withoutReadOnlyScripts.add(client);
+            return one(calls[index] as ScriptCall);
+          }
           if (!client.isCluster || !isMisrouted(error)) return { error };
           return one(calls[index] as ScriptCall);
         }),

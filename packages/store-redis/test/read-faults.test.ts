@@ -152,3 +152,30 @@ describe('redis reads over a service index of the wrong type', () => {
     });
   }
 });
+
+describe('redis reads on a server without the read-only commands (before Redis 7.0)', () => {
+  let server: RedisServer;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    // Renamed away, the server answers as Redis 6 does: ERR unknown command.
+    const gone = ['SORT_RO', 'EVALSHA_RO', 'EVAL_RO'].flatMap((command) => ['--rename-command', command, '']);
+    server = await startRedisServer({ args: gone });
+    store = storeFor(server, '');
+  });
+  afterAll(async () => {
+    await store?.close();
+    await server?.stop();
+  });
+
+  it('find() falls back to the list script sent with EVALSHA, and keeps working', async () => {
+    const ns = randomNamespace('old');
+    for (const service of SERVICES) {
+      await store.put({ namespace: ns, service, instanceId: 'i-1' }, service, 60_000);
+    }
+    for (let round = 0; round < 2; round++) {
+      expect((await store.list(ns)).map((record) => record.value).sort()).toEqual([...SERVICES].sort());
+      expect((await store.list(ns, 'api')).map((record) => record.value)).toEqual(['api']);
+    }
+  });
+});
