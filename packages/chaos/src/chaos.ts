@@ -215,7 +215,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
       if (phase && (now >= phase.endsAt || quiet(now))) endPhase(now);
       if (!phase && now >= nextFaultAt && !quiet(now)) {
-        const kind = FAULT_KINDS[faultRound++ % FAULT_KINDS.length] as FaultKind;
+        // A kind whose phase does not fit before the next restart waits for the next window.
+        const kind = FAULT_KINDS[faultRound % FAULT_KINDS.length] as FaultKind;
         const endsAt = Math.min(
           now + faultPhaseMs(kind, random),
           nextRestartAt() - QUIET_BEFORE_RESTART_MS - endMarginMs(kind),
@@ -226,6 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           proxy.setFaults(settings);
           if (dropAtStart > 0) proxy.dropConnections(dropAtStart);
           phase = { kind, startedAt: now, endsAt };
+          faultRound++;
         }
       }
 
