@@ -11,6 +11,7 @@ import { type InstanceProcess, killInstance, spawnInstance, stopInstance } from 
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import type { ChaosReport } from './report.js';
 import {
+  endMarginMs,
   FAULT_KINDS,
   type FaultKind,
   faultPauseMs,
@@ -214,17 +215,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
       if (phase && (now >= phase.endsAt || quiet(now))) endPhase(now);
       if (!phase && now >= nextFaultAt && !quiet(now)) {
-        const kind = FAULT_KINDS[faultRound++ % FAULT_KINDS.length] as FaultKind;
+        // A kind whose phase does not fit before the next restart waits for the next window.
+        const kind = FAULT_KINDS[faultRound % FAULT_KINDS.length] as FaultKind;
         const endsAt = Math.min(
           now + faultPhaseMs(kind, random),
-          nextRestartAt() - QUIET_BEFORE_RESTART_MS,
-          chaosEndsAt,
+          nextRestartAt() - QUIET_BEFORE_RESTART_MS - endMarginMs(kind),
+          chaosEndsAt - endMarginMs(kind),
         );
         if (endsAt - now >= 500) {
           const { settings, dropAtStart } = faultSettings(kind);
           proxy.setFaults(settings);
           if (dropAtStart > 0) proxy.dropConnections(dropAtStart);
           phase = { kind, startedAt: now, endsAt };
+          faultRound++;
         }
       }
 

@@ -10,6 +10,13 @@ export interface FaultSettings {
   dropShare: number;
   /** Reset every new connection at once (RST), as a full accept queue or a firewall REJECT would. Default false. */
   refuseNew: boolean;
+  /**
+   * A slow store: every reply chunk (Redis to client) is held between `replyDelayMinMs` and
+   * `replyDelayMaxMs` (uniform), in order. Both 0 (the default): off.
+   */
+  replyDelayMinMs: number;
+  /** See `replyDelayMinMs`. Default 0. */
+  replyDelayMaxMs: number;
 }
 
 /** What the proxy did since it started. */
@@ -47,6 +54,8 @@ export const NO_FAULTS: Readonly<FaultSettings> = {
   delayMaxMs: 300,
   dropShare: 0,
   refuseNew: false,
+  replyDelayMinMs: 0,
+  replyDelayMaxMs: 0,
 };
 
 interface Queued {
@@ -76,7 +85,7 @@ export async function startFaultProxy(
   // Each open client connection, with the function that drops it (both sides reset).
   const links = new Map<Socket, () => void>();
 
-  const forward = (from: Socket, to: Socket, drop: () => void): void => {
+  const forward = (from: Socket, to: Socket, drop: () => void, replies: boolean): void => {
     const queue: Queued[] = [];
     let timer: NodeJS.Timeout | undefined;
     let ended = false;
@@ -102,6 +111,13 @@ export async function startFaultProxy(
         holdMs = Math.round(random() * settings.delayMaxMs);
         counters.chunksDelayed++;
         counters.delayTotalMs += holdMs;
+      }
+      if (replies && settings.replyDelayMaxMs > 0) {
+        const { replyDelayMinMs: low, replyDelayMaxMs: high } = settings;
+        const slowMs = Math.round(low + random() * (high - low));
+        holdMs = Math.max(holdMs, slowMs);
+        counters.chunksDelayed++;
+        counters.delayTotalMs += slowMs;
       }
       const last = queue[queue.length - 1];
       const releaseAt = Math.max(now + holdMs, last?.releaseAt ?? 0);
@@ -159,8 +175,8 @@ export async function startFaultProxy(
     client.on('error', () => closeBoth(false));
     upstream.on('close', () => closeBoth(false));
     client.on('close', () => closeBoth(false));
-    forward(client, upstream, drop);
-    forward(upstream, client, drop);
+    forward(client, upstream, drop, false);
+    forward(upstream, client, drop, true);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@
 // and on its own when the orchestrator dies (stdin closes), so no instance outlives a run.
 import { writeSync } from 'node:fs';
 import { ServiceRegistry } from '@service-registry/core';
-import { redisStore } from '@service-registry/store-redis';
+import { openStore } from './open-store.js';
 import type { InstanceLine } from './protocol.js';
 import { CRASH_EXIT_CODES, readInstanceEnv } from './protocol.js';
 
@@ -27,7 +27,7 @@ process.on('uncaughtException', (error) => crash('uncaughtException', error));
 process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));
 
 const config = readInstanceEnv(process.env);
-const store = redisStore({ url: config.redisUrl });
+const { store } = openStore(config.redisUrl);
 const registry = new ServiceRegistry({
   store,
   secret: config.secret,

@@ -1,10 +1,13 @@
 import type { DeadCheck, FailureSplit, Gap, RecoveryCheck } from './analysis.js';
 import type { FaultCounters } from './fault-proxy.js';
+import type { ReshardReport } from './reshard-phase.js';
 import type { FaultKind } from './schedule.js';
 
 /** Everything a chaos run measured; saved as JSON, rendered as markdown and on the console. */
 export interface ChaosReport {
   readonly passed: boolean;
+  /** The reshard phase on a Redis Cluster, run after the main phase (see reshard-phase.ts). */
+  readonly reshard?: ReshardReport;
   /** One line per broken bound; empty when the run passed. */
   readonly violations: string[];
   readonly startedAt: string;
@@ -95,6 +98,11 @@ export interface ChaosReport {
 
 const seconds = (ms: number | null): string => (ms === null ? 'never' : `${(ms / 1000).toFixed(2)} s`);
 
+function reshardLine(reshard: ReshardReport): string {
+  const moves = reshard.reshards.map((move) => `${move.slots} slots in ${seconds(move.ms)}`).join(', ');
+  return `| reshard phase (Redis Cluster, 3 masters, \`redis-cli --cluster reshard\`) | ${reshard.instances} instances; ${moves}; ${reshard.finds} finds during and after, ${reshard.failedFinds} failed, ${reshard.incompleteFinds} missed a live instance; ${reshard.crashes} crashes; ${seconds(reshard.totalMs)} in all | 0 failed, 0 missed, 0 crashes |`;
+}
+
 /** The report as markdown: what RELIABILITY.md quotes and what the console prints. */
 export function renderMarkdown(report: ChaosReport): string {
   const { processes, dead, bounds, faults, config, durations, machine } = report;
@@ -130,6 +138,7 @@ export function renderMarkdown(report: ChaosReport): string {
     `| live instances missing outside restarts (info: a record lapses when refreshes fail for ttl - interval) | ${report.gaps.count} gaps in ${report.gaps.instances} instances, worst ${seconds(report.gaps.worstMs)}; ${report.gaps.withoutFault} with no proxy fault on | |`,
     `| slowest registration (spawn to listed) | ${seconds(processes.worstRegistrationMs)} | |`,
     `| instances stuck at the final SIGTERM | ${processes.stuckAtStop} | |`,
+    ...(report.reshard ? [reshardLine(report.reshard)] : []),
   ];
   if (processes.crashDetails.length > 0) {
     lines.push('', '## Crashes', '', '```', ...processes.crashDetails, '```');

@@ -6,7 +6,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos.js';
-import { renderMarkdown } from './report.js';
+import { type ChaosReport, renderMarkdown } from './report.js';
+import { runReshardPhase } from './reshard-phase.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +34,7 @@ const reportBase = resolve(values.report ?? defaultReport).replace(/\.(json|md)$
 
 // Bounded in time whatever happens: start-up allowance, the chaos phase, drain and stop, plus margin.
 const controller = new AbortController();
-const deadlineMs = 60_000 + instances * 1000 + durationSeconds * 1000 + 30_000;
+const deadlineMs = 60_000 + instances * 1000 + durationSeconds * 1000 + 30_000 + (quick ? 60_000 : 120_000);
 const deadline = setTimeout(
   () => controller.abort(new Error(`the run passed its ${deadlineMs / 1000} s deadline`)),
   deadlineMs,
@@ -46,7 +47,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${line}`);
 log(`${quick ? 'quick' : 'full'} run: ${durationSeconds} s of chaos, ${instances} instances, seed ${seed}`);
 try {
-  const report = await runChaos({ durationSeconds, instances, quick, seed, log, signal: controller.signal });
+  const chaos = await runChaos({ durationSeconds, instances, quick, seed, log, signal: controller.signal });
+  // Then slots moved under instances on a Redis Cluster (smaller in quick mode, to keep CI's run short).
+  const reshard = await runReshardPhase({
+    instances: quick ? 3 : 15,
+    reshards: quick ? 1 : 4,
+    slots: quick ? 300 : 1000,
+    seed,
+    log,
+  });
+  const violations = [...chaos.violations, ...reshard.violations];
+  const report: ChaosReport = { ...chaos, reshard, violations, passed: violations.length === 0 };
   const markdown = renderMarkdown(report);
   mkdirSync(dirname(reportBase), { recursive: true });
   writeFileSync(`${reportBase}.json`, `${JSON.stringify(report, null, 2)}\n`);

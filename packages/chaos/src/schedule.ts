@@ -41,16 +41,24 @@ export function planRestarts(durationMs: number, quick: boolean, ttlMs: number):
   ];
 }
 
-/** A kind of proxy fault phase. */
-export type FaultKind = 'delay' | 'drop' | 'refuse' | 'delay+drop';
+/**
+ * A kind of proxy fault phase. `slow`: a slow store, every reply held 1.5-3 s (longer than the
+ * interval, half the ttl), which stretches each refresh by a round trip.
+ */
+export type FaultKind = 'delay' | 'slow' | 'drop' | 'refuse' | 'delay+drop';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['delay', 'drop', 'refuse', 'delay+drop'];
+export const FAULT_KINDS: readonly FaultKind[] = ['delay', 'slow', 'drop', 'refuse', 'delay+drop'];
+
+/** How long before a planned restart a phase of `kind` must end: held replies still drain after it. */
+export const endMarginMs = (kind: FaultKind): number => (kind === 'slow' ? 3000 : 0);
 
 /** The proxy settings of a phase, and the share of open connections cut when it begins. */
 export function faultSettings(kind: FaultKind): { settings: Partial<FaultSettings>; dropAtStart: number } {
   switch (kind) {
     case 'delay':
       return { settings: { delayShare: 0.5, delayMaxMs: 300 }, dropAtStart: 0 };
+    case 'slow':
+      return { settings: { replyDelayMinMs: 1500, replyDelayMaxMs: 3000 }, dropAtStart: 0 };
     case 'drop':
       return { settings: { dropShare: 0.02 }, dropAtStart: 0 };
     case 'refuse':

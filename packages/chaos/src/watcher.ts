@@ -1,6 +1,6 @@
 import { isRegistryError, ServiceRegistry } from '@service-registry/core';
-import { redisStore } from '@service-registry/store-redis';
 import type { RedisOptions } from 'ioredis';
+import { openStore } from './open-store.js';
 
 /** One `find()` of a reader: when it ran and, when it answered, the instance ids it listed. */
 export interface Sample {
@@ -38,7 +38,7 @@ export interface ReaderOptions {
  * itself: it is what any client of the registry sees.
  */
 export function startReader(options: ReaderOptions): Reader {
-  const store = redisStore({ url: options.url, ...options.connection });
+  const { store, close } = openStore(options.url, options.connection);
   const registry = new ServiceRegistry({
     store,
     secret: options.secret,
@@ -85,7 +85,7 @@ export function startReader(options: ReaderOptions): Reader {
       wake?.();
       await done;
       await registry.close();
-      await store.close();
+      await close();
     },
   };
 }

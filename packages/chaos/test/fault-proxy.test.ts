@@ -53,6 +53,24 @@ test('delayed chunks keep their order and are counted', async () => {
   }
 });
 
+test('a slow store holds every reply for at least the minimum, requests not at all', async () => {
+  const proxy = await startFaultProxy(echoPort);
+  try {
+    proxy.setFaults({ replyDelayMinMs: 300, replyDelayMaxMs: 400 });
+    const socket = await connect(proxy.port);
+    const started = Date.now();
+    const echoed = receive(socket, 'ping;'.length);
+    socket.write('ping;');
+    expect(await echoed).toBe('ping;');
+    // One hold (the reply's), not two: generous upper bound for a busy machine.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(proxy.counters.chunksDelayed).toBe(1);
+    socket.destroy();
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('refusing resets new connections; dropping cuts open ones', async () => {
   const proxy = await startFaultProxy(echoPort);
   try {

@@ -14,6 +14,12 @@ export interface StoredRecord extends RecordRef {
    * list by scanning). Core skips and counts such a record, and reports it under this key.
    */
   readonly key?: string;
+  /**
+   * Set when the store found this entry but cannot read it (e.g. a Redis service index overwritten
+   * with a key of another type): core skips and counts it as a rejected record with this reason,
+   * reported under `key`, and lists the rest.
+   */
+  readonly fault?: string;
 }
 
 /**

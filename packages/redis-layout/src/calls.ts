@@ -145,8 +145,33 @@ function replyArray(reply: unknown, script: string): readonly unknown[] {
   return reply;
 }
 
-/** Reads the `{id, value, ...}` reply of `listServiceCall` into records. */
+// What `TYPE` answers for a key that is neither a sorted set nor missing.
+const INDEX_TYPES_REFUSED = new Set(['string', 'list', 'set', 'hash', 'stream']);
+
+/**
+ * The entry that stands for a service index that is no sorted set (a key overwritten by hand): core
+ * skips and counts it as a rejected record with `fault` as the reason, and lists the other services.
+ */
+export function brokenIndexRecord(namespace: string, service: string, kind: string): StoredRecord {
+  const key = indexKey(namespace, service);
+  return {
+    namespace,
+    service,
+    instanceId: '',
+    value: '',
+    key,
+    fault: `the service index ${key} is a ${kind}, not a sorted set`,
+  };
+}
+
+/**
+ * Reads the `{id, value, ...}` reply of `listServiceCall` into records; a broken index (the script
+ * answers with its type) becomes one `brokenIndexRecord`.
+ */
 export function parseRecords(namespace: string, service: string, reply: unknown): StoredRecord[] {
+  if (typeof reply === 'string' && INDEX_TYPES_REFUSED.has(reply)) {
+    return [brokenIndexRecord(namespace, service, reply)];
+  }
   const items = replyArray(reply, listServiceScript.name);
   const records: StoredRecord[] = [];
   for (let index = 0; index + 1 < items.length; index += 2) {

@@ -16,6 +16,7 @@ export {
 } from './apicrud.js';
 export type { DirectoryOptions, ListServiceCallOptions, PutCallOptions, ScriptCall } from './calls.js';
 export {
+  brokenIndexRecord,
   deleteCall,
   listServiceCall,
   listServicesCall,

@@ -19,8 +19,8 @@ import type { RecordRef } from '@service-registry/core';
  *
  * Expiries are always computed from `redis.call('TIME')` on the node that holds the key, never from a
  * client's clock: clients drift, a node agrees with itself. (Core separately drops records whose own
- * `expires_at` has passed.) Scripts prune expired index and directory entries before every read and
- * write, the zsets themselves carry a TTL at least as long as their longest entry, and a directory
+ * `expires_at` has passed.) Reads skip expired index and directory entries and never write (they run
+ * read-only, so a full server still answers them); the put scripts prune them, and the zsets themselves carry a TTL at least as long as their longest entry, and a directory
  * entry's score is the latest expiry of any record of its service, so pruning it by score never hides
  * a live record. Nothing grows without bound.
  */
@@ -52,7 +52,7 @@ export function changesChannel(namespace: string): string {
 
 /**
  * The prune rule: an index or directory entry is live while its expiry is after the server's now.
- * Scripts apply it with `ZREMRANGEBYSCORE key -inf <now>` before every read and write.
+ * Reads apply it with `ZRANGEBYSCORE key (<now> +inf`, writes with `ZREMRANGEBYSCORE key -inf <now>`.
  */
 export function isLiveEntry(expiresAtMs: number, nowMs: number): boolean {
   return expiresAtMs > nowMs;

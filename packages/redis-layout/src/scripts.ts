@@ -8,6 +8,12 @@ export interface RedisScript {
   readonly source: string;
   /** Lowercase hex SHA-1 of `source`, as `SCRIPT LOAD` returns it. */
   readonly sha1: string;
+  /**
+   * True for a script that only reads: send it with `EVALSHA_RO` / `EVAL_RO` (Redis 7.0+, Upstash),
+   * which a server out of memory under `noeviction` still runs, as a replica does. Plain `EVAL` counts
+   * as a write, and a full server refuses writes with OOM.
+   */
+  readonly readOnly: boolean;
 }
 
 // Every script reads the time from the node that holds its keys, so expiries and pruning compare
@@ -27,16 +33,17 @@ const TOUCH_DIRECTORY = `local function touchDirectory(key, service, expiresAt, 
 end
 `;
 
-const define = (name: string, body: string): RedisScript => {
-  const source = `-- @service-registry/redis-layout ${name} v1\n${body}`;
-  return { name, source, sha1: sha1Hex(source) };
+const define = (name: string, body: string, readOnly = false): RedisScript => {
+  const source = `-- @service-registry/redis-layout ${name} v${readOnly ? 2 : 1}\n${body}`;
+  return { name, source, sha1: sha1Hex(source), readOnly };
 };
 
 /**
  * A refresh. KEYS: record, index, [directory]. ARGV: value, ttl ms, instance id, channel, service,
  * notify (`0` when the record's content did not change). Writes the record with PX and its index entry;
  * publishes the service name when the instance is new to the index (a join, or a store that lost it)
- * or its content changed. The index is pruned when it grows. Upkeep of the directory and of the index's
+ * or its content changed. The index is pruned of expired entries when it grows and at each upkeep
+ * (reads never prune: they run read-only). Upkeep of the directory and of the index's
  * own expiry runs about once per ttl, not on every refresh: both are extended to a horizon one ttl past
  * the record's expiry, and touched again only once a record would outlive it. On Redis Cluster (no
  * directory key here) the index's expiry is checked on every refresh instead.
@@ -52,6 +59,7 @@ if KEYS[3] then
   if tonumber(redis.call('ZSCORE', KEYS[3], ARGV[5]) or '0') < expiresAt then
     local horizon = expiresAt + ttl
     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    if added == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
     redis.call('ZADD', KEYS[3], horizon, ARGV[5])
     if redis.call('PTTL', KEYS[3]) < horizon - now then redis.call('PEXPIRE', KEYS[3], horizon - now) end
     if redis.call('PTTL', KEYS[2]) < horizon - now then redis.call('PEXPIRE', KEYS[2], horizon - now) end
@@ -59,6 +67,7 @@ if KEYS[3] then
     redis.call('PEXPIRE', KEYS[2], ttl)
   end
 elseif redis.call('PTTL', KEYS[2]) < ttl then
+  if added == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
 if added == 1 or ARGV[6] ~= '0' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
@@ -90,43 +99,46 @@ return removed
 );
 
 /**
- * The live records of one service. KEYS: index. ARGV: record key prefix. Prunes expired entries and
- * entries whose record is gone (evicted, deleted by hand), then returns `{id, value, id, value, ...}`.
- * Record keys are built here from the index, in the index's slot thanks to the shared hash tag; MGET
- * and ZREM go in chunks because Lua's unpack is limited to a few thousand values.
+ * The live records of one service. KEYS: index. ARGV: record key prefix. Read-only (run it with
+ * `EVALSHA_RO`): reads the entries not yet expired, then their records, and returns
+ * `{id, value, id, value, ...}`, leaving out ids whose record is gone (expired, evicted, deleted by
+ * hand); the put script prunes the index. An index of another type than a sorted set (overwritten by
+ * hand) is not an error that would fail the whole namespace's list: the reply is then that type's
+ * name as a string, for the store to report as one bad entry. Record keys are built here from the
+ * index, in the index's slot thanks to the shared hash tag; MGET goes in chunks because Lua's unpack
+ * is limited to a few thousand values.
  */
 export const listServiceScript: RedisScript = define(
   'list-service',
-  `${NOW}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-local reply, gone = {}, {}
+  `${NOW}local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'zset' and kind ~= 'none' then return kind end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+local reply = {}
 for first = 1, #ids, 512 do
   local keys = {}
   for position = first, math.min(first + 511, #ids) do keys[#keys + 1] = ARGV[1] .. ids[position] end
   local values = redis.call('MGET', unpack(keys))
   for offset = 1, #keys do
-    local id = ids[first + offset - 1]
     if values[offset] then
-      reply[#reply + 1] = id
+      reply[#reply + 1] = ids[first + offset - 1]
       reply[#reply + 1] = values[offset]
-    else
-      gone[#gone + 1] = id
     end
   end
 end
-for first = 1, #gone, 512 do
-  redis.call('ZREM', KEYS[1], unpack(gone, first, math.min(first + 511, #gone)))
-end
 return reply
 `,
+  true,
 );
 
-/** The services of a namespace that may have live records. KEYS: directory. Prunes, then lists. */
+/**
+ * The services of a namespace that may have live records. KEYS: directory. Read-only: lists the
+ * entries not yet expired (the put and touch-service scripts prune the directory).
+ */
 export const listServicesScript: RedisScript = define(
   'list-services',
-  `${NOW}redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZRANGE', KEYS[1], 0, -1)
+  `${NOW}return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
 `,
+  true,
 );
 
 /** Every script of the layout, e.g. to `SCRIPT LOAD` them ahead of time. */

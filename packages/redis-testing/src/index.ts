@@ -13,6 +13,8 @@ export type { FindRedisOptions, FoundRedis } from './find-redis.js';
 export { findRedis } from './find-redis.js';
 export { deleteNamespace, escapeGlob, randomNamespace } from './namespace.js';
 export { freePort } from './processes.js';
+export type { ClusterNode, MoveSlotOptions } from './reshard.js';
+export { clusterNodes, masterOf, moveSlot, reshard } from './reshard.js';
 export type { RespReply } from './resp.js';
 export { sendCommand, waitForPing } from './resp.js';
 export type { RedisAddress, RedisSentinel, RedisSentinelOptions } from './sentinel.js';

@@ -9,6 +9,7 @@ import {
   type StoredRecord,
 } from '@service-registry/core';
 import {
+  brokenIndexRecord,
   deleteCall,
   listServiceCall,
   listServicesCall,
@@ -30,7 +31,7 @@ import {
 } from './connection.js';
 import { closedError, storeError } from './errors.js';
 import { runScript, runScripts } from './run-scripts.js';
-import { canSortList, isSortRefused, parseSortReply, sortListArguments } from './sort-list.js';
+import { canSortList, isSortRefused, isWrongType, parseSortReply, sortListArguments } from './sort-list.js';
 import { createWatchHub } from './watch.js';
 
 /** `redisStore({ client })`: a connection the caller owns, opened and closed by the caller. */
@@ -60,8 +61,9 @@ const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
 
 /**
  * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
- * the keys). A refresh is one script call; `list(ns, service)` one `SORT … GET` on a single Redis (the
- * list script on a Cluster, or to prune a stale index); `list(ns)` is two round trips.
+ * the keys). A refresh is one script call; `list(ns, service)` one `SORT_RO … GET` on a single Redis (the
+ * read-only list script on a Cluster); `list(ns)` is two round trips. Reads never write, so a server
+ * out of memory under `noeviction` still answers them.
  * `withLayout('apicrud')` is the same connection in Python apicrud's layout (SCAN-based, no watch).
  */
 export function redisStore(options: RedisStoreOptions) {
@@ -106,37 +108,43 @@ export function redisStore(options: RedisStoreOptions) {
       await runScript(client, listServiceCall(namespace, service, { keyPrefix })),
     );
 
-  // A single Redis reads with SORT … GET (see sort-list.ts); a Cluster, or a server that refuses it,
-  // with the list script.
+  // A single Redis reads with SORT_RO … GET (see sort-list.ts); a Cluster, or a server that refuses
+  // it, with the list script. A service index of the wrong type is one bad entry, not a failed list.
   let sortList = canSortList(client, keyPrefix);
+
+  const sortReply = (namespace: string, service: string, error: unknown, reply: unknown) => {
+    if (!error) return parseSortReply(namespace, service, reply);
+    if (isWrongType(error)) return [brokenIndexRecord(namespace, service, 'key of another type')];
+    if (isSortRefused(error)) {
+      sortList = false;
+      return undefined;
+    }
+    throw error;
+  };
 
   const listService = async (namespace: string, service: string): Promise<StoredRecord[]> => {
     if (sortList) {
       const args = sortListArguments(namespace, service);
-      try {
-        const records = parseSortReply(namespace, service, await client.call('SORT', ...args));
-        if (records) return records;
-      } catch (error) {
-        if (!isSortRefused(error)) throw error;
-        sortList = false;
-      }
+      const records = await client.call('SORT_RO', ...args).then(
+        (reply) => sortReply(namespace, service, null, reply),
+        (error: unknown) => sortReply(namespace, service, error, undefined),
+      );
+      if (records) return records;
     }
     return listServiceByScript(namespace, service);
   };
 
-  // Every service of a namespace: one pipeline of SORTs, then the list script for any service whose
-  // index needs pruning (or all of them, on a Cluster).
+  // Every service of a namespace: one pipeline of SORT_ROs (one list script call per service on a
+  // Cluster, one pipeline per node).
   const listServices = async (namespace: string, services: readonly string[]): Promise<StoredRecord[][]> => {
     const lists: (StoredRecord[] | undefined)[] = new Array(services.length);
     if (sortList && services.length > 0) {
       const pipeline = client.pipeline();
-      for (const name of services) pipeline.call('SORT', ...sortListArguments(namespace, name));
+      for (const name of services) pipeline.call('SORT_RO', ...sortListArguments(namespace, name));
       const replies = await pipeline.exec();
       if (!replies) throw new Error('the pipeline was discarded');
       for (const [index, [error, reply]] of replies.entries()) {
-        if (!error) lists[index] = parseSortReply(namespace, services[index] as string, reply);
-        else if (isSortRefused(error)) sortList = false;
-        else throw error;
+        lists[index] = sortReply(namespace, services[index] as string, error, reply);
       }
     }
     const rest = services.flatMap((_name, index) => (lists[index] ? [] : [index]));

@@ -102,6 +102,31 @@ if (cluster) {
       );
       await client.del(servicesKey(ns));
     });
+
+    it('a service index of the wrong type is one bad entry; the services on every node are still listed', async () => {
+      const store = redisStore({ client });
+      const ns = randomNamespace('clu');
+      const services = Array.from({ length: 6 }, (_, index) => `svc-${index}`);
+      for (const service of services)
+        await store.put({ namespace: ns, service, instanceId: 'i-1' }, 'v', 60_000);
+      await client.set(indexKey(ns, 'svc-2'), 'overwritten by hand');
+      const records = await store.list(ns);
+      expect(
+        records
+          .filter((record) => record.fault === undefined)
+          .map((record) => record.service)
+          .sort(),
+      ).toEqual(services.filter((service) => service !== 'svc-2'));
+      expect(records.filter((record) => record.fault !== undefined)).toEqual([
+        expect.objectContaining({
+          service: 'svc-2',
+          key: indexKey(ns, 'svc-2'),
+          fault: expect.stringMatching(/string/),
+        }),
+      ]);
+      for (const service of services) await client.del(indexKey(ns, service), `${ns}:{${service}}:i-1`);
+      await client.del(servicesKey(ns));
+    });
   });
 } else {
   skipped('redis cluster store');

@@ -61,7 +61,7 @@ if (redis) {
       expect(await admin.zrange(indexKey(ns, 'pods'), '0', '-1')).toEqual(['stable']);
     });
 
-    it('a find prunes expired entries and entries whose record is gone', async () => {
+    it('a find skips expired entries and entries whose record is gone, writing nothing; a refresh prunes them', async () => {
       const ns = namespace();
       await store.put({ namespace: ns, service: 'api', instanceId: 'long' }, 'v', LONG_TTL_MS);
       await store.put({ namespace: ns, service: 'api', instanceId: 'evicted' }, 'v', LONG_TTL_MS);
@@ -71,7 +71,12 @@ if (redis) {
       await sleep(SHORT_TTL_MS + 50);
       expect(await admin.zcard(indexKey(ns, 'api'))).toBe(5);
       expect(ids(await store.list(ns, 'api'))).toEqual(['api:long']);
-      expect(await admin.zrange(indexKey(ns, 'api'), '0', '-1')).toEqual(['long']);
+      expect(ids(await store.list(ns))).toEqual(['api:long']);
+      expect(await admin.zcard(indexKey(ns, 'api'))).toBe(5);
+      // A join prunes the expired entries; the deleted record's entry goes when its score expires.
+      await store.put({ namespace: ns, service: 'api', instanceId: 'new' }, 'v', LONG_TTL_MS);
+      expect((await admin.zrange(indexKey(ns, 'api'), '0', '-1')).sort()).toEqual(['evicted', 'long', 'new']);
+      expect(ids(await store.list(ns, 'api'))).toEqual(['api:long', 'api:new']);
     });
 
     it('the directory forgets services whose records expired or were all deleted', async () => {
@@ -86,7 +91,9 @@ if (redis) {
       // The directory keeps a service one ttl past its last record's expiry (its upkeep horizon).
       await sleep(SHORT_TTL_MS);
       expect(ids(await store.list(ns))).toEqual(['long:i-1']);
-      expect(await admin.zrange(servicesKey(ns), '0', '-1')).toEqual(['long']);
+      // Reads leave the directory as it is; the next refresh that tends it prunes it.
+      await store.put({ namespace: ns, service: 'fresh', instanceId: 'i-1' }, 'v', LONG_TTL_MS);
+      expect((await admin.zrange(servicesKey(ns), '0', '-1')).sort()).toEqual(['fresh', 'long']);
     });
 
     it('a namespace whose records all expired leaves no key behind', async () => {

@@ -10,6 +10,8 @@ export interface UpstashPipelineReply {
 /** The part of an `@upstash/redis` pipeline the store uses. */
 export interface UpstashPipelineLike {
   evalsha(sha1: string, keys: string[], args: string[]): unknown;
+  /** `EVALSHA_RO`, for the read-only list scripts. */
+  evalshaRo(sha1: string, keys: string[], args: string[]): unknown;
   /** The apicrud layout's reads (`MGET` of the keys a SCAN found). */
   mget(keys: string[]): unknown;
   exec(options: { keepErrors: true }): Promise<readonly UpstashPipelineReply[]>;
@@ -22,6 +24,9 @@ export interface UpstashPipelineLike {
 export interface UpstashClientLike {
   evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>;
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  /** `EVALSHA_RO` / `EVAL_RO`: the list scripts only read, so a full database still answers them. */
+  evalshaRo(sha1: string, keys: string[], args: string[]): Promise<unknown>;
+  evalRo(script: string, keys: string[], args: string[]): Promise<unknown>;
   pipeline(): UpstashPipelineLike;
   // The apicrud layout (plain keys, no scripts): `SET ... EX`, `DEL` and `SCAN`.
   set(key: string, value: string, options: { ex: number }): Promise<unknown>;

@@ -17,13 +17,29 @@ const outcome = (reply: UpstashPipelineReply): ScriptOutcome =>
     : { error: new PipelineCommandError(reply.error) };
 
 /** An `@upstash/redis` client as redis-layout's script runner sees it. */
+// Read-only scripts go as EVALSHA_RO / EVAL_RO, which a full database under `noeviction` still runs.
 function transport(client: UpstashClientLike): ScriptTransport {
   return {
-    evalsha: (call) => client.evalsha(call.script.sha1, [...call.keys], [...call.args]),
-    eval: (call) => client.eval(call.script.source, [...call.keys], [...call.args]),
+    evalsha: (call) =>
+      (call.script.readOnly ? client.evalshaRo : client.evalsha).call(
+        client,
+        call.script.sha1,
+        [...call.keys],
+        [...call.args],
+      ),
+    eval: (call) =>
+      (call.script.readOnly ? client.evalRo : client.eval).call(
+        client,
+        call.script.source,
+        [...call.keys],
+        [...call.args],
+      ),
     async pipeline(calls) {
       const pipeline = client.pipeline();
-      for (const call of calls) pipeline.evalsha(call.script.sha1, [...call.keys], [...call.args]);
+      for (const call of calls) {
+        if (call.script.readOnly) pipeline.evalshaRo(call.script.sha1, [...call.keys], [...call.args]);
+        else pipeline.evalsha(call.script.sha1, [...call.keys], [...call.args]);
+      }
       const replies: unknown = await pipeline.exec({ keepErrors: true });
       // Anything but a list fails the runner's count check.
       return Array.isArray(replies) ? (replies as UpstashPipelineReply[]).map(outcome) : [];

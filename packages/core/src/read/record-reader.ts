@@ -57,6 +57,7 @@ export class RecordReader {
     if (known !== undefined) return known;
     let outcome: Instance | string;
     try {
+      if (record.fault !== undefined) throw new RegistryError('invalid-record', record.fault);
       // A key that does not split into valid names (`reg:svc:id:extra`) is no record of any layout.
       if (record.key !== undefined || !isValidName(record.service) || !isValidName(record.instanceId)) {
         throw new RegistryError('invalid-record', 'the key is not <namespace>:<service>:<instanceId>');
