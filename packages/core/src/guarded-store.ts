@@ -1,4 +1,5 @@
 import { RegistryError } from './errors.js';
+import { describeCause } from './notice.js';
 import { recordKey } from './record.js';
 import { type Logger, silentLogger } from './runtime.js';
 import type { PutOptions, RecordRef, RegistryStore, StoredRecord } from './store.js';
@@ -27,12 +28,12 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
       if (debug)
         logger.debug(`${store.name}.${operation} failed`, { target: target(), ms: Date.now() - started });
       if (error instanceof RegistryError) throw error;
+      // The cause's message goes into ours, so `health().lastError.message` says why.
+      const why = describeCause({ cause: error });
       throw new RegistryError(
         'store-unavailable',
-        `${store.name} store: ${operation} of ${target()} failed`,
-        {
-          cause: error,
-        },
+        `${store.name} store: ${operation} of ${target()} failed${why ? `: ${why}` : ''}`,
+        { cause: error },
       );
     }
   }

@@ -37,6 +37,11 @@ export { INSTANCE_STATUSES, parseRecord, recordKey, serializeRecord } from './re
 export type { RegistryEvents, RegistryHealth } from './registry.js';
 export { ServiceRegistry } from './registry.js';
 export type { Clock, Logger } from './runtime.js';
+export type { ClockHealth } from './store-time.js';
+export { CLOCK_SKEW_WARN_MS, StoreTime } from './store-time.js';
+export type { DuplicateState } from './write/duplicates.js';
+export type { HealthCheckState } from './write/health-gate.js';
+export type { RegistrationHealth } from './write/registration.js';
 export { silentLogger, systemClock } from './runtime.js';
 export type {
   KeyLayout,

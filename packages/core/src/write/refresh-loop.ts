@@ -15,8 +15,10 @@ const FIRST_RETRY_MS = 250;
 
 /**
  * A chained timer: the next refresh is scheduled only after the previous one settled, so writes never
- * overlap. After a failure it retries with exponential backoff capped at half the interval, so a store
- * that comes back is written to again within one interval.
+ * overlap, but measured from the START of the previous one: on a slow store the period stays the
+ * interval (or the round trip, when that is longer), not interval plus round trip, which let records
+ * expire between refreshes. After a failure it retries with exponential backoff capped at half the
+ * interval, so a store that comes back is written to again within one interval.
  */
 export class RefreshLoop {
   readonly #options: RefreshLoopOptions;
@@ -82,8 +84,14 @@ export class RefreshLoop {
   async #tick(): Promise<void> {
     this.#timer = undefined;
     if (!this.#running) return;
+    const startedAt = this.#options.clock.now();
     const ok = await this.#options.refresh();
     this.#failures = ok ? 0 : this.#failures + 1;
-    this.#schedule(ok ? this.#successDelay() : this.#failureDelay());
+    if (!ok) {
+      this.#schedule(this.#failureDelay());
+      return;
+    }
+    const elapsedMs = this.#options.clock.now() - startedAt;
+    this.#schedule(Math.max(1, this.#successDelay() - elapsedMs));
   }
 }
