@@ -16,14 +16,14 @@ export interface HealthCheckState {
 }
 
 /**
- * Runs the user's health check with a deadline, one at a time: a check still hanging from the last
- * tick is not started again (it already timed out; piling up calls would leak). Never rejects.
+ * Runs the user's health check with a deadline. A check that hangs past it counts as failed and is
+ * abandoned: the next tick calls it afresh (waiting for the old call would keep the record `down`
+ * for good after a single lost promise). Never rejects.
  */
 export class HealthGate {
   readonly #check: HealthCheck;
   readonly #timeoutMs: number;
   readonly #clock: Clock;
-  #pending: Promise<unknown> | undefined;
   #state: HealthCheckState = { passing: true, lastFailure: null, consecutiveFailures: 0, lastRunAt: null };
 
   constructor(check: HealthCheck, timeoutMs: number, clock: Clock) {
@@ -54,14 +54,9 @@ export class HealthGate {
 
   /** Null when the check passed, else why it did not. */
   async #attempt(): Promise<string | null> {
-    if (this.#pending) return `the previous check is still running after ${this.#timeoutMs} ms`;
     let timer: unknown;
     const call = (async () => this.#check())();
-    const pending = call.finally(() => {
-      if (this.#pending === pending) this.#pending = undefined;
-    });
-    this.#pending = pending;
-    pending.catch(() => {});
+    call.catch(() => {});
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = this.#clock.setTimeout(() => resolve('timeout'), this.#timeoutMs);
     });

@@ -40,12 +40,15 @@ export class RefreshLoop {
     return this.#nextAt;
   }
 
-  /** Starts the loop; the first refresh happens after `firstDelayMs` (default: one interval, jittered). */
-  start(lastRefreshOk: boolean): void {
+  /**
+   * Starts the loop after a first write that took `elapsedMs`: the next refresh comes one jittered
+   * interval after that write began (or after a backoff, when it failed).
+   */
+  start(lastRefreshOk: boolean, elapsedMs = 0): void {
     if (this.#running) return;
     this.#running = true;
     this.#failures = lastRefreshOk ? 0 : 1;
-    this.#schedule(lastRefreshOk ? this.#successDelay() : this.#failureDelay());
+    this.#schedule(lastRefreshOk ? Math.max(1, this.#successDelay() - elapsedMs) : this.#failureDelay());
   }
 
   stop(): void {

@@ -142,6 +142,7 @@ export class Registration {
     this.#gate = gate;
     this.#detectDuplicates = detectDuplicates;
     let ok = true;
+    const writeStartedAt = this.#options.clock.now();
     try {
       await this.#write();
     } catch {
@@ -151,7 +152,7 @@ export class Registration {
     this.#assertCurrent(generation, 'register()');
     if (ok) this.#events.emit('registered', { instance: this.get() as Instance });
     if (gate && !gate.state.passing) this.#reportCheck(gate);
-    if (refresh) this.#loop.start(ok);
+    if (refresh) this.#loop.start(ok, this.#options.clock.now() - writeStartedAt);
     return this.get() as Instance;
   }
 
