@@ -37,11 +37,6 @@ export { INSTANCE_STATUSES, parseRecord, recordKey, serializeRecord } from './re
 export type { RegistryEvents, RegistryHealth } from './registry.js';
 export { ServiceRegistry } from './registry.js';
 export type { Clock, Logger } from './runtime.js';
-export type { ClockHealth } from './store-time.js';
-export { CLOCK_SKEW_WARN_MS, StoreTime } from './store-time.js';
-export type { DuplicateState } from './write/duplicates.js';
-export type { HealthCheckState } from './write/health-gate.js';
-export type { RegistrationHealth } from './write/registration.js';
 export { silentLogger, systemClock } from './runtime.js';
 export type {
   KeyLayout,
@@ -51,4 +46,9 @@ export type {
   StoreCapabilities,
   StoredRecord,
 } from './store.js';
+export type { ClockHealth } from './store-time.js';
+export { CLOCK_SKEW_WARN_MS, StoreTime } from './store-time.js';
 export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';
+export type { DuplicateState } from './write/duplicates.js';
+export type { HealthCheckState } from './write/health-gate.js';
+export type { RegistrationHealth } from './write/registration.js';

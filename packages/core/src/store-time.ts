@@ -1,5 +1,5 @@
-import { type Clock, type Logger } from './runtime.js';
 import { warnLoudly } from './notice.js';
+import type { Clock, Logger } from './runtime.js';
 import type { RegistryStore } from './store.js';
 
 /**

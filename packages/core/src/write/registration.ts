@@ -6,10 +6,10 @@ import type { RegisterOptions, ResolvedOptions } from '../options.js';
 import { type Instance, type InstanceStatus, recordKey, serializeRecord } from '../record.js';
 import type { RecordRef } from '../store.js';
 import type { StoreTime } from '../store-time.js';
-import { type DuplicateState, DuplicateDetector } from './duplicates.js';
-import { HealthGate, type HealthCheckState } from './health-gate.js';
-import { assertStatus, readRegisterOptions } from './register-options.js';
+import { DuplicateDetector, type DuplicateState } from './duplicates.js';
+import { type HealthCheckState, HealthGate } from './health-gate.js';
 import { RefreshLoop } from './refresh-loop.js';
+import { assertStatus, readRegisterOptions } from './register-options.js';
 import { type WriteCounters, WriteHealth } from './write-health.js';
 
 /** Events of the write side: what happened to this instance's own record. */
