@@ -35,6 +35,7 @@ describe('upstashStore options', () => {
     expect(store.capabilities).toEqual({
       watch: false,
       nativeExpiry: true,
+      time: true,
       layout: 'native',
       layouts: ['native', 'apicrud'],
     });
