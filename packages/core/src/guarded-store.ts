@@ -13,6 +13,8 @@ export interface GuardedStore {
   put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<void>;
   delete(ref: RecordRef): Promise<void>;
   list(namespace: string, service?: string): Promise<StoredRecord[]>;
+  /** Present when the store declares `get`. */
+  get?(ref: RecordRef): Promise<string | null>;
 }
 
 export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
@@ -37,8 +39,17 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
       );
     }
   }
+  const get = store.capabilities.get === true ? store.get?.bind(store) : undefined;
   return {
     name: store.name,
+    ...(get && {
+      get: (ref: RecordRef) =>
+        call(
+          'get',
+          () => recordKey(ref),
+          () => get(ref),
+        ),
+    }),
     put: (ref, value, ttlMs, options) =>
       call(
         'put',

@@ -91,7 +91,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     const store: MemoryStore = {
       name: 'memory',
-      capabilities: { watch: true, nativeExpiry: true, layout, layouts: LAYOUTS, time: tellsTime },
+      capabilities: { watch: true, nativeExpiry: true, layout, layouts: LAYOUTS, time: tellsTime, get: true },
+      async get(ref) {
+        assertOpen('get');
+        const entry = namespaces.get(ref.namespace)?.get(ref.service)?.get(ref.instanceId);
+        return entry !== undefined && entry.expiresAt > clock.now() ? entry.value : null;
+      },
       ...(tellsTime
         ? {
             async time() {

@@ -244,32 +244,37 @@ describe('the write side', () => {
   });
 
   describe('duplicate registrations', () => {
-    it('two live processes with one service and instance id both report it within one interval', async () => {
-      const first = make({ jitter: 0 });
-      const second = make({ jitter: 0 });
-      const seen: string[] = [];
-      const listen = (label: string) => (event: RegistryEvents['duplicate']) =>
-        seen.push(`${label} ${event.ended ? 'ended' : 'started'}`);
-      first.on('duplicate', listen('first'));
-      second.on('duplicate', listen('second'));
-      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
-      await first.register(['account'], args);
-      await vi.advanceTimersByTimeAsync(5000);
-      await second.register(['account'], args);
-      await vi.advanceTimersByTimeAsync(10_100);
-      expect(seen.sort()).toEqual(['first started', 'second started']);
-      expect(first.health().duplicate).toMatchObject({ detected: true });
-      expect(second.health()).toMatchObject({ ok: false, duplicate: { detected: true } });
-      expect(
-        warn.mock.calls.some(([message]) =>
-          String(message).includes('another live process registers main:i-1'),
-        ),
-      ).toBe(true);
-      await first.close({ deregister: false });
-      await vi.advanceTimersByTimeAsync(30_000);
-      expect(seen).toContain('second ended');
-      expect(second.health()).toMatchObject({ ok: true, duplicate: { detected: false } });
-    });
+    for (const readBack of ['get', 'list'] as const) {
+      it(`two live processes with one service and instance id both report it within one interval (read back by ${readBack})`, async () => {
+        // Stores without `get` are read back by listing the service.
+        const store: RegistryStore =
+          readBack === 'get' ? memory : { ...memory, capabilities: { ...memory.capabilities, get: false } };
+        const first = make({ jitter: 0, store });
+        const second = make({ jitter: 0, store });
+        const seen: string[] = [];
+        const listen = (label: string) => (event: RegistryEvents['duplicate']) =>
+          seen.push(`${label} ${event.ended ? 'ended' : 'started'}`);
+        first.on('duplicate', listen('first'));
+        second.on('duplicate', listen('second'));
+        const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+        await first.register(['account'], args);
+        await vi.advanceTimersByTimeAsync(5000);
+        await second.register(['account'], args);
+        await vi.advanceTimersByTimeAsync(10_100);
+        expect(seen.sort()).toEqual(['first started', 'second started']);
+        expect(first.health().duplicate).toMatchObject({ detected: true });
+        expect(second.health()).toMatchObject({ ok: false, duplicate: { detected: true } });
+        expect(
+          warn.mock.calls.some(([message]) =>
+            String(message).includes('another live process registers main:i-1'),
+          ),
+        ).toBe(true);
+        await first.close({ deregister: false });
+        await vi.advanceTimersByTimeAsync(30_000);
+        expect(seen).toContain('second ended');
+        expect(second.health()).toMatchObject({ ok: true, duplicate: { detected: false } });
+      });
+    }
 
     it('a restart with the same id (the old record still live, its writer dead) is no duplicate', async () => {
       const dead = make();

@@ -14,6 +14,7 @@ import {
   parseRecords,
   parseServices,
   putCall,
+  recordKey,
   touchServiceCall,
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
@@ -148,7 +149,22 @@ export function redisStore(options: RedisStoreOptions) {
 
   const store = {
     name: 'redis',
-    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: LAYOUTS, time: true },
+    capabilities: {
+      watch: true,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: LAYOUTS,
+      time: true,
+      get: true,
+    },
+
+    /** `GET` of the record key (ioredis adds a `keyPrefix`; a Cluster routes it to the record's slot). */
+    get(ref: RecordRef): Promise<string | null> {
+      return attempt('get', async () => {
+        const reply = await client.call('GET', recordKey(ref));
+        return typeof reply === 'string' ? reply : reply instanceof Buffer ? reply.toString('utf8') : null;
+      });
+    },
 
     /** Redis `TIME` (on a Cluster, of whichever node answers: their clocks follow NTP like any host's). */
     time(): Promise<number> {

@@ -29,6 +29,8 @@ export interface UpstashClientLike {
   scan(cursor: string, options: { match: string; count: number }): Promise<unknown>;
   /** Redis `TIME`; without it the store declares no `time` capability and registries use local clocks. */
   time?(): Promise<unknown>;
+  /** Redis `GET` of one record; without it the store declares no `get` capability. */
+  get?(key: string): Promise<unknown>;
 }
 
 /** Options of the client the store creates from `url` and `token`. */

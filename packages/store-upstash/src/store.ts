@@ -13,6 +13,7 @@ import {
   parseRecords,
   parseServices,
   putCall,
+  recordKey,
 } from '@service-registry/redis-layout';
 import { apicrudView } from './apicrud.js';
 import {
@@ -105,6 +106,17 @@ export function upstashStore(options: UpstashStoreOptions) {
       layout: 'native',
       layouts: LAYOUTS,
       time: typeof client.time === 'function',
+      get: typeof client.get === 'function',
+    },
+
+    /** `GET` of the record key: one request. */
+    get(ref: RecordRef): Promise<string | null> {
+      return attempt('get', async () => {
+        if (typeof client.get !== 'function')
+          throw new RegistryError('unsupported', 'this client has no get()');
+        const reply = await client.get(recordKey(ref));
+        return typeof reply === 'string' ? reply : null;
+      });
     },
 
     /** Redis `TIME`: one request, at most once per 30 s per registry. */

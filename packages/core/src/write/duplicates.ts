@@ -2,6 +2,12 @@ import type { RecordCodec } from '../codec/codec.js';
 import { recordKey } from '../record.js';
 import type { RecordRef, StoredRecord } from '../store.js';
 
+/** The value at `ref` among a service's records (the read-back of stores without `get`). */
+export function valueAt(records: readonly StoredRecord[], ref: RecordRef): string | null {
+  const stored = records.find((record) => record.instanceId === ref.instanceId && record.key === undefined);
+  return stored?.value ?? null;
+}
+
 /** What `health().duplicate` reports: another live process writes this service and instance id. */
 export interface DuplicateState {
   /** True while another writer's record was found at this instance's key since its last own write. */
@@ -43,19 +49,21 @@ export class DuplicateDetector {
   }
 
   /**
-   * Judges what the store holds at `ref`, given the value this process wrote last (undefined before
-   * its first write). Resolves to `started` when an episode began, `ended` when one ended.
+   * Judges what the store held at `ref` just before this process's write of `writing` (null: nothing
+   * live), given the value it wrote last (undefined before its first write). Resolves to `started` when
+   * an episode began, `ended` when one ended.
    */
   async judge(
-    records: readonly StoredRecord[],
+    stored: string | null,
     ref: RecordRef,
     lastWritten: string | undefined,
+    writing: string,
     now: number,
   ): Promise<'started' | 'ended' | undefined> {
-    const stored = records.find((record) => record.instanceId === ref.instanceId && record.key === undefined);
     let foreign: string | null | undefined;
-    if (stored !== undefined && stored.value !== lastWritten) {
-      const owner = await this.#ownerOf(stored.value, recordKey(ref));
+    // `writing`: on a store whose requests may be reordered the read can see this very write.
+    if (stored !== null && stored !== lastWritten && stored !== writing) {
+      const owner = await this.#ownerOf(stored, recordKey(ref));
       // Undecodable: another cluster's secret or garbage, not a writer of ours; leave it to `find`.
       if (owner !== undefined && owner !== this.owner) foreign = owner;
     }

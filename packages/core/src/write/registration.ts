@@ -6,7 +6,7 @@ import type { RegisterOptions, ResolvedOptions } from '../options.js';
 import { type Instance, type InstanceStatus, recordKey, serializeRecord } from '../record.js';
 import type { RecordRef } from '../store.js';
 import type { StoreTime } from '../store-time.js';
-import { DuplicateDetector, type DuplicateState } from './duplicates.js';
+import { DuplicateDetector, type DuplicateState, valueAt } from './duplicates.js';
 import { type HealthCheckState, HealthGate } from './health-gate.js';
 import { RefreshLoop } from './refresh-loop.js';
 import { assertStatus, readRegisterOptions } from './register-options.js';
@@ -344,20 +344,32 @@ export class Registration {
       const instance = this.get();
       const ref = this.#ref;
       if (!instance || !ref) return;
-      if (verify) await this.#checkDuplicates(ref);
+      // Stores that list only: read before the write. With `get`: sent just before the put on the same
+      // connection, so it sees what the put replaces at no extra round trip.
+      const lastWritten = this.#writtenValue;
+      let readBack: Promise<string | null> | undefined;
+      const get = this.#store.get;
+      if (verify && !get) {
+        readBack = this.#store.list(ref.namespace, ref.service).then((records) => valueAt(records, ref));
+        await readBack.catch(() => {});
+      }
       const { ttlMs } = this.#options;
       void this.#time.refresh();
       const expiresAt = this.#time.now() + ttlMs;
       const startedAt = this.#health.attempt();
       const content = JSON.stringify([instance.status, instance.meta, instance.info]);
-      let value: string;
+      let value: string | undefined;
       try {
         value = await this.#encode({ ...instance, expiresAt }, ref);
+        if (verify && get) readBack = get(ref);
+        readBack?.catch(() => {});
         await this.#putWithDeadline(ref, value, expiresAt, content);
       } catch (error) {
         this.#writtenContent = undefined;
         this.#health.failed(error);
         throw error;
+      } finally {
+        if (readBack) await this.#checkDuplicates(readBack, ref, lastWritten, value ?? '');
       }
       this.#landed(value, content, expiresAt);
       this.#health.succeeded(startedAt, () => this.get() as Instance);
@@ -413,14 +425,19 @@ export class Registration {
   }
 
   /**
-   * Reads this instance's key back before a refresh: a value neither written by this process last nor
-   * empty was written by another live process with the same service and instance id.
+   * Judges this instance's key as read back at a refresh: a value neither written by this process last
+   * nor empty was written by another live process with the same service and instance id.
    */
-  async #checkDuplicates(ref: RecordRef): Promise<void> {
+  async #checkDuplicates(
+    readBack: Promise<string | null>,
+    ref: RecordRef,
+    lastWritten: string | undefined,
+    writing: string,
+  ): Promise<void> {
     let verdict: 'started' | 'ended' | undefined;
     try {
-      const records = await this.#store.list(ref.namespace, ref.service);
-      verdict = await this.#duplicates.judge(records, ref, this.#writtenValue, this.#options.clock.now());
+      const stored = await readBack;
+      verdict = await this.#duplicates.judge(stored, ref, lastWritten, writing, this.#options.clock.now());
     } catch {
       return; // The write that follows meets the same fault and reports it.
     }
