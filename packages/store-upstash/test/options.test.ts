@@ -36,6 +36,7 @@ describe('upstashStore options', () => {
       watch: false,
       nativeExpiry: true,
       time: true,
+      get: true,
       layout: 'native',
       layouts: ['native', 'apicrud'],
     });
