@@ -1,5 +1,8 @@
 import type { RecordCodec } from '../codec/codec.js';
+import type { EventSink } from '../events.js';
+import { warnLoudly } from '../notice.js';
 import { recordKey } from '../record.js';
+import type { Logger } from '../runtime.js';
 import type { RecordRef, StoredRecord } from '../store.js';
 
 /** The value at `ref` among a service's records (the read-back of stores without `get`). */
@@ -16,6 +19,15 @@ export interface DuplicateState {
   readonly since: number | null;
   /** The other writer's owner token, or null when its record carries none (an older or apicrud writer). */
   readonly otherOwner: string | null;
+}
+
+/** The `duplicate` event: another live process writes this service and instance id. */
+export interface DuplicateEvent {
+  readonly name: string;
+  readonly id: string;
+  readonly otherOwner: string | null;
+  /** True once the other writer stopped. */
+  readonly ended: boolean;
 }
 
 /** A random owner token per registration: 16 hex digits, from Web Crypto (every runtime has it). */
@@ -81,6 +93,29 @@ export class DuplicateDetector {
     if (this.#cleanReads < CLEAR_AFTER) return undefined;
     this.#state = { detected: false, since: null, otherOwner: null };
     return 'ended';
+  }
+
+  /** Tells the user: a warning (loud without a logger) and the `duplicate` event. */
+  report(
+    verdict: 'started' | 'ended',
+    ref: RecordRef,
+    logger: Logger,
+    events: EventSink<{ duplicate: DuplicateEvent }>,
+  ): void {
+    const payload = { name: ref.service, id: ref.instanceId };
+    if (verdict === 'started') {
+      const { otherOwner } = this.#state;
+      warnLoudly(
+        logger,
+        'REGISTRY_DUPLICATE',
+        `another live process registers ${ref.service}:${ref.instanceId}; both overwrite one record: give each instance its own id`,
+        { otherOwner },
+      );
+      events.emit('duplicate', { ...payload, otherOwner, ended: false });
+    } else {
+      logger.info('the other writer of this instance id stopped', payload);
+      events.emit('duplicate', { ...payload, otherOwner: null, ended: true });
+    }
   }
 
   /** The owner token of a stored value: null when it has none, undefined when it does not decode. */

@@ -1,16 +1,18 @@
 import { RegistryError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { GuardedStore } from '../guarded-store.js';
-import { warnLoudly } from '../notice.js';
 import type { RegisterOptions, ResolvedOptions } from '../options.js';
 import { type Instance, type InstanceStatus, recordKey, serializeRecord } from '../record.js';
 import type { RecordRef } from '../store.js';
 import type { StoreTime } from '../store-time.js';
-import { DuplicateDetector, type DuplicateState, valueAt } from './duplicates.js';
-import { type HealthCheckState, HealthGate } from './health-gate.js';
+import { withDeadline, writeDeadlineMs } from './deadline.js';
+import { DuplicateDetector, type DuplicateEvent, valueAt } from './duplicates.js';
+import { HealthGate } from './health-gate.js';
 import { RefreshLoop } from './refresh-loop.js';
 import { assertStatus, readRegisterOptions } from './register-options.js';
-import { type WriteCounters, WriteHealth } from './write-health.js';
+import { deriveHealth, type RegistrationHealth, WriteHealth } from './write-health.js';
+
+export type { RegistrationHealth } from './write-health.js';
 
 /** Events of the write side: what happened to this instance's own record. */
 export interface WriteEvents {
@@ -24,35 +26,8 @@ export interface WriteEvents {
   /** The health check passes again: the record was rewritten with the registered status. */
   'check-passed': { status: InstanceStatus };
   /** Another live process writes this service and instance id (`ended: true` once it stopped). */
-  duplicate: { name: string; id: string; otherOwner: string | null; ended: boolean };
+  duplicate: DuplicateEvent;
 }
-
-/** What the write side reports about this instance's own registration. */
-export interface RegistrationHealth extends WriteCounters {
-  readonly registered: boolean;
-  /**
-   * True when the last write reached the store, the record has not expired since, and no other process
-   * writes this instance's key.
-   */
-  readonly ok: boolean;
-  /** When the record last written expires, ms since the epoch (local clock); null when none. */
-  readonly expiresAt: number | null;
-  /** Time left before the record expires, in ms (0 once it has); null when none was written. */
-  readonly expiresInMs: number | null;
-  /**
-   * True when the record may expire before the next write lands: less time left than the wait for the
-   * next refresh plus the last write's duration (a slow or failing store), or already expired.
-   */
-  readonly atRisk: boolean;
-  /** When the refresh loop writes next, or null when it is not running. */
-  readonly nextRefreshAt: number | null;
-  /** The health check (`register(..., { healthCheck })`), or null without one. */
-  readonly check: HealthCheckState | null;
-  readonly duplicate: DuplicateState;
-}
-
-/** Shortest deadline a write gets, in ms, however little time the record has left. */
-const MIN_WRITE_DEADLINE_MS = 50;
 
 /**
  * The write side: this instance's one record. `register` writes it and starts the refresh loop;
@@ -196,31 +171,17 @@ export class Registration {
 
   /** Whether this instance's record is being kept alive, and what threatens it. */
   health(): RegistrationHealth {
-    const counters = this.#health.counters;
-    const registered = this.#instance !== undefined;
-    const expiresInStore = this.#lastExpiresAt;
     const storeNow = this.#time.now();
-    const expiresInMs = expiresInStore === null ? null : Math.max(0, expiresInStore - storeNow);
-    const nextRefreshAt = this.#loop.nextAt;
-    const localNow = this.#options.clock.now();
-    const untilNextWrite = nextRefreshAt === null ? 0 : Math.max(0, nextRefreshAt - localNow);
-    const atRisk =
-      registered &&
-      (expiresInMs === null ||
-        expiresInMs <= 0 ||
-        (nextRefreshAt !== null && expiresInMs < untilNextWrite + (counters.lastWriteMs ?? 0)));
-    const duplicate = this.#duplicates.state;
-    return {
-      ...counters,
-      ok: counters.ok && registered && expiresInMs !== null && expiresInMs > 0 && !duplicate.detected,
-      registered,
-      expiresAt: expiresInStore === null ? null : expiresInStore - (storeNow - localNow),
-      expiresInMs,
-      atRisk,
-      nextRefreshAt,
+    return deriveHealth({
+      counters: this.#health.counters,
+      registered: this.#instance !== undefined,
+      expiresAtStore: this.#lastExpiresAt,
+      storeOffsetMs: storeNow - this.#options.clock.now(),
+      storeNow,
+      nextRefreshAt: this.#loop.nextAt,
       check: this.#gate?.state ?? null,
-      duplicate,
-    };
+      duplicate: this.#duplicates.state,
+    });
   }
 
   /** Stops the refresh loop and removes the record now. Throws `store-unavailable` if the delete fails. */
@@ -379,41 +340,15 @@ export class Registration {
     return next;
   }
 
-  /**
-   * One put, given up after the time the live record has left (less a margin): past it the record has
-   * expired anyway, and the failure must show in `health()` and `refresh-failed` now, not when a slow
-   * store finally answers. The put itself cannot be recalled; the next write waits for it.
-   */
+  /** One put with its deadline; the next write waits for it (`#straggler`), so puts never overlap. */
   async #putWithDeadline(ref: RecordRef, value: string, expiresAt: number, content: string): Promise<void> {
     const { clock, ttlMs } = this.#options;
-    const live = this.#lastExpiresAt === null ? 0 : this.#lastExpiresAt - this.#time.now();
-    const left = live > 0 ? live : ttlMs;
-    const deadlineMs = Math.max(MIN_WRITE_DEADLINE_MS, left - Math.min(1000, ttlMs / 10));
+    const liveForMs = this.#lastExpiresAt === null ? 0 : this.#lastExpiresAt - this.#time.now();
     const put = this.#store.put(ref, value, ttlMs, { changed: this.#writtenContent !== content });
-    let timer: unknown;
-    let late = false;
-    this.#straggler = put.then(
-      () => {
-        if (late) this.#landed(value, content, expiresAt);
-      },
-      () => {},
+    this.#straggler = put.catch(() => {});
+    await withDeadline(put, writeDeadlineMs(liveForMs, ttlMs), clock, this.#store.name, () =>
+      this.#landed(value, content, expiresAt),
     );
-    const deadline = new Promise<never>((_, reject) => {
-      timer = clock.setTimeout(() => {
-        late = true;
-        reject(
-          new RegistryError(
-            'store-unavailable',
-            `${this.#store.name} store: no answer to the refresh within ${Math.round(deadlineMs)} ms, before the record expires`,
-          ),
-        );
-      }, deadlineMs);
-    });
-    try {
-      await Promise.race([put, deadline]);
-    } finally {
-      clock.clearTimeout(timer);
-    }
   }
 
   /** A write reached the store (in time, or late after its deadline). */
@@ -441,20 +376,6 @@ export class Registration {
     } catch {
       return; // The write that follows meets the same fault and reports it.
     }
-    if (verdict === undefined) return;
-    const { otherOwner } = this.#duplicates.state;
-    const payload = { name: ref.service, id: ref.instanceId };
-    if (verdict === 'started') {
-      warnLoudly(
-        this.#options.logger,
-        'REGISTRY_DUPLICATE',
-        `another live process registers ${ref.service}:${ref.instanceId}; both overwrite one record: give each instance its own id`,
-        { otherOwner },
-      );
-      this.#events.emit('duplicate', { ...payload, otherOwner, ended: false });
-    } else {
-      this.#options.logger.info('the other writer of this instance id stopped', payload);
-      this.#events.emit('duplicate', { ...payload, otherOwner: null, ended: true });
-    }
+    if (verdict !== undefined) this.#duplicates.report(verdict, ref, this.#options.logger, this.#events);
   }
 }
