@@ -35,9 +35,11 @@ if (redis) {
           }),
       );
       const events: RegistryEvents['duplicate'][][] = [[], []];
-      registries.forEach((registry, index) =>
-        registry.on('duplicate', (event) => events[index]?.push(event)),
-      );
+      for (const [index, registry] of registries.entries()) {
+        registry.on('duplicate', (event) => {
+          events[index]?.push(event);
+        });
+      }
       try {
         for (const registry of registries) {
           await registry.register(['thing'], { serviceName: 'svc', instanceId: 'same', port: 1 });
