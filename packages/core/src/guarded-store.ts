@@ -1,4 +1,5 @@
 import { RegistryError } from './errors.js';
+import { describeCause } from './notice.js';
 import { recordKey } from './record.js';
 import { type Logger, silentLogger } from './runtime.js';
 import type { PutOptions, RecordRef, RegistryStore, StoredRecord } from './store.js';
@@ -12,6 +13,8 @@ export interface GuardedStore {
   put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<void>;
   delete(ref: RecordRef): Promise<void>;
   list(namespace: string, service?: string): Promise<StoredRecord[]>;
+  /** Present when the store declares `get`. */
+  get?(ref: RecordRef): Promise<string | null>;
 }
 
 export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
@@ -27,17 +30,26 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
       if (debug)
         logger.debug(`${store.name}.${operation} failed`, { target: target(), ms: Date.now() - started });
       if (error instanceof RegistryError) throw error;
+      // The cause's message goes into ours, so `health().lastError.message` says why.
+      const why = describeCause({ cause: error });
       throw new RegistryError(
         'store-unavailable',
-        `${store.name} store: ${operation} of ${target()} failed`,
-        {
-          cause: error,
-        },
+        `${store.name} store: ${operation} of ${target()} failed${why ? `: ${why}` : ''}`,
+        { cause: error },
       );
     }
   }
+  const get = store.capabilities.get === true ? store.get?.bind(store) : undefined;
   return {
     name: store.name,
+    ...(get && {
+      get: (ref: RecordRef) =>
+        call(
+          'get',
+          () => recordKey(ref),
+          () => get(ref),
+        ),
+    }),
     put: (ref, value, ttlMs, options) =>
       call(
         'put',

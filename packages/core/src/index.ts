@@ -46,6 +46,8 @@ export type {
   StoreCapabilities,
   StoredRecord,
 } from './store.js';
+export type { ClockHealth } from './store-time.js';
+export { CLOCK_SKEW_WARN_MS, StoreTime } from './store-time.js';
 export {
   assertKnownOptions,
   assertName,
@@ -54,3 +56,6 @@ export {
   MAX_NAME_LENGTH,
   nearestName,
 } from './validate.js';
+export type { DuplicateState } from './write/duplicates.js';
+export type { HealthCheckState } from './write/health-gate.js';
+export type { RegistrationHealth } from './write/registration.js';

@@ -75,6 +75,20 @@ export interface RegisterOptions {
    * invocation or from a schedule.
    */
   refresh?: boolean;
+  /**
+   * Gates the heartbeat: run before every refresh (and at `register`). When it returns false, throws
+   * or exceeds `healthTimeout`, the record is rewritten at once as `down`; when it passes again, with
+   * the registered status. Default none.
+   */
+  healthCheck?: () => boolean | undefined | Promise<boolean | undefined>;
+  /** Seconds a health check may take before it counts as failed. Default half the interval, at most 5. */
+  healthTimeout?: number;
+  /**
+   * Before each refresh, read this instance's key back (one read of the service) to detect another
+   * live process writing the same service and instance id (`duplicate` event, a warning, `health()`).
+   * Default true (apicrud mode: false, its records carry no owner token).
+   */
+  detectDuplicates?: boolean;
 }
 
 /** Every option of `new ServiceRegistry(...)`: any other key is refused, naming the nearest. */
@@ -104,6 +118,9 @@ export const REGISTER_OPTION_KEYS: readonly (keyof RegisterOptions)[] = [
   'meta',
   'status',
   'refresh',
+  'healthCheck',
+  'healthTimeout',
+  'detectDuplicates',
 ];
 
 export interface ResolvedOptions {

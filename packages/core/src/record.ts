@@ -46,7 +46,12 @@ interface RecordJson {
   name?: string;
   id?: string;
   v?: number;
+  /** The writing process's random token: two live writers of one key tell each other apart by it. */
+  owner?: string;
 }
+
+/** Longest owner token a reader accepts. */
+const MAX_OWNER_LENGTH = 64;
 
 export function recordKey(ref: RecordRef): string {
   return `${ref.namespace}:${ref.service}:${ref.instanceId}`;
@@ -63,7 +68,11 @@ export function recordKey(ref: RecordRef): string {
  * records written by Python apicrud carry no `expires_at` either, and the reader accepts both. ASCII
  * only, escaped as Python's `json.dumps` does.
  */
-export function serializeRecord(instance: Instance, format: 'native' | 'apicrud' = 'native'): string {
+export function serializeRecord(
+  instance: Instance,
+  format: 'native' | 'apicrud' = 'native',
+  owner?: string,
+): string {
   if (format === 'apicrud') return serializeApicrudRecord(instance);
   const json: RecordJson = {
     endpoints: [...instance.info.endpoints],
@@ -78,6 +87,7 @@ export function serializeRecord(instance: Instance, format: 'native' | 'apicrud'
     v: RECORD_FORMAT_VERSION,
   };
   if (instance.expiresAt !== null) json.expires_at = instance.expiresAt;
+  if (owner !== undefined) json.owner = owner;
   return JSON.stringify(json);
 }
 
@@ -151,6 +161,12 @@ export function parseRecord(plaintext: string, ref: RecordRef): Instance {
     reject('bad expires_at');
   if (native && expiresAt === null) reject('missing expires_at');
   // The codec may not bind a value to its key (apicrud's does not), so the identity inside must match.
+  const { owner } = record;
+  if (
+    owner !== undefined &&
+    (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH)
+  )
+    reject('bad owner');
   if (record.name !== undefined && record.name !== ref.service) reject('record names another service');
   if (record.id !== undefined && record.id !== ref.instanceId) reject('record names another instance');
 

@@ -11,6 +11,7 @@ import type { FindResult } from './read/directory.js';
 import { assertFunction, FleetReader, type ReadEvents } from './read/fleet-reader.js';
 import type { WatchOptions } from './read/watch.js';
 import type { Instance, InstanceStatus } from './record.js';
+import { type ClockHealth, StoreTime } from './store-time.js';
 import { readArgument } from './validate.js';
 import { Registration, type RegistrationHealth, type WriteEvents } from './write/registration.js';
 
@@ -21,6 +22,8 @@ export interface RegistryEvents extends WriteEvents, ReadEvents {}
 export interface RegistryHealth extends RegistrationHealth {
   /** Records skipped by `find()` since this registry was created. */
   readonly rejectedRecords: number;
+  /** This host's clock against the store's: expiry is written and checked in store time. */
+  readonly clock: ClockHealth;
 }
 
 /**
@@ -33,7 +36,10 @@ export class ServiceRegistry {
   readonly #events: Emitter<RegistryEvents>;
   readonly #registration: Registration;
   readonly #reader: FleetReader;
-  #closed = false;
+  readonly #time: StoreTime;
+  #closing: Promise<void> | undefined;
+  /** `watch()` calls still starting: close() waits for them and stops what they started. */
+  readonly #starting = new Set<Promise<unknown>>();
 
   constructor(options: RegistryOptions) {
     this.#options = resolveOptions(options);
@@ -42,8 +48,9 @@ export class ServiceRegistry {
     this.#events = new Emitter((error) =>
       logger.error('registry event listener threw', { error: String(error) }),
     );
-    this.#registration = new Registration(this.#options, store, this.#events);
-    this.#reader = new FleetReader(this.#options, store, this.#events);
+    this.#time = new StoreTime(this.#options.store, this.#options.clock, logger);
+    this.#registration = new Registration(this.#options, store, this.#time, this.#events);
+    this.#reader = new FleetReader(this.#options, store, this.#events, this.#time);
   }
 
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -97,12 +104,23 @@ export class ServiceRegistry {
     options: WatchOptions = {},
   ): Promise<() => Promise<void>> {
     this.#assertOpen();
-    return this.#reader.watch(onChange, options);
+    const starting = this.#reader.watch(onChange, options);
+    this.#starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      // close() waits for watchers still starting, then stops them all (FleetReader.close).
+      this.#starting.delete(starting);
+    }
   }
 
   /** Whether this instance's record is being kept alive. */
   health(): RegistryHealth {
-    return { ...this.#registration.health(), rejectedRecords: this.#reader.rejectedTotal };
+    return {
+      ...this.#registration.health(),
+      rejectedRecords: this.#reader.rejectedTotal,
+      clock: this.#time.health(),
+    };
   }
 
   /** Stops the refresh loop and removes the record now. Throws `store-unavailable` if the delete fails. */
@@ -115,17 +133,20 @@ export class ServiceRegistry {
    * expire after its ttl instead (a hand-over, or a test that simulates a crash). The store stays open:
    * it belongs to the caller.
    */
-  async close(options: { deregister?: boolean } = {}): Promise<void> {
-    if (this.#closed) return;
+  close(options: { deregister?: boolean } = {}): Promise<void> {
+    if (this.#closing) return this.#closing;
     const keepRecord = readArgument('the close options', () => options?.deregister) === false;
-    // Started first, so the loop stops before anything else awaits.
+    // Started first and synchronously, so the loop stops and no new write starts before anything awaits.
     const closing = this.#registration.close(keepRecord);
-    await Promise.allSettled([this.#reader.close(), closing]);
-    await closing;
-    this.#closed = true;
+    this.#closing = (async () => {
+      await Promise.allSettled([...this.#starting]);
+      await Promise.allSettled([this.#reader.close(), closing]);
+      await closing;
+    })();
+    return this.#closing;
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new RegistryError('invalid-state', 'this registry is closed');
+    if (this.#closing) throw new RegistryError('invalid-state', 'this registry is closed');
   }
 }

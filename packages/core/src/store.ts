@@ -53,6 +53,16 @@ export interface StoreCapabilities {
    * notices polls a few bytes and lists only when the counter moved. Default (absent) false.
    */
   readonly changeCount?: boolean;
+  /**
+   * The store tells its own time (`time()`), so writers and readers check expiry on one clock, the
+   * store's, whatever their hosts' clocks say. Default (absent) false: the local clock is used.
+   */
+  readonly time?: boolean;
+  /**
+   * The store reads one record by its key (`get`): a writer checks its own key for another writer
+   * in a few bytes, whatever the size of its service. Default (absent) false: core lists the service.
+   */
+  readonly get?: boolean;
 }
 
 /**
@@ -81,6 +91,17 @@ export interface RegistryStore {
    * it. One cheap round trip. Present only when `capabilities.changeCount`.
    */
   changeCount?(namespace: string, service?: string): Promise<number>;
+  /**
+   * The live value at `ref`, or null when there is none. One round trip; commands sent on one
+   * connection run in order, so a `get` sent just before a `put` reads what the put replaces.
+   * Present only when `capabilities.get`.
+   */
+  get?(ref: RecordRef): Promise<string | null>;
+  /**
+   * The store's clock, ms since the epoch (Redis `TIME`). One cheap round trip; core calls it at most
+   * once per 30 s per registry. Present only when `capabilities.time`.
+   */
+  time?(): Promise<number>;
   /**
    * A view of the same store (same connection, same `close`) that reads and writes `layout`, with its
    * own honest capabilities. Present when `capabilities.layouts` lists more than one layout.

@@ -13,6 +13,11 @@ import {
 export interface MemoryStoreOptions {
   /** Time source for expiry. Default the system clock, which follows vitest/jest fake timers. */
   clock?: Pick<Clock, 'now'>;
+  /**
+   * Declare the `time` capability (the store's clock is `clock`), so registries on this store check
+   * expiry on it. False models a store that cannot tell time. Default true.
+   */
+  time?: boolean;
 }
 
 export interface MemoryStore extends RegistryStore {
@@ -54,6 +59,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
   assertKnownOptions(options, ['clock'], 'memoryStore option');
   const clock = options.clock ?? systemClock;
+  const tellsTime = options.time ?? true;
   // namespace -> service -> instanceId -> entry: listing one service never walks the others.
   const namespaces = new Map<string, Map<string, Map<string, Entry>>>();
   const watchers = new Map<string, Set<(service: string) => void>>();
@@ -90,7 +96,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     const store: MemoryStore = {
       name: 'memory',
-      capabilities: { watch: true, nativeExpiry: true, layout, layouts: LAYOUTS },
+      capabilities: { watch: true, nativeExpiry: true, layout, layouts: LAYOUTS, time: tellsTime, get: true },
+      async get(ref) {
+        assertOpen('get');
+        const entry = namespaces.get(ref.namespace)?.get(ref.service)?.get(ref.instanceId);
+        return entry !== undefined && entry.expiresAt > clock.now() ? entry.value : null;
+      },
+      ...(tellsTime
+        ? {
+            async time() {
+              assertOpen('time');
+              return clock.now();
+            },
+          }
+        : {}),
       async put(ref, value, ttlMs) {
         assertOpen('put');
         write(ref, value, ttlMs);

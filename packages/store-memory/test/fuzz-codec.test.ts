@@ -127,7 +127,10 @@ async function registerAndFind(codecCase: CodecCase, args: Registration): Promis
   });
   // Both formats carry the expiry, in whole milliseconds even for a fractional ttl.
   const expected = expectedInstance(args, ttlMsOf(args));
-  const length = encodedLength(serializeRecord(expected, codecCase.format), codecCase.label);
+  const length = encodedLength(
+    serializeRecord(expected, codecCase.format, ownerOf(codecCase)),
+    codecCase.label,
+  );
   let registered: Instance;
   try {
     registered = await writer.register(args.endpoints, {
@@ -244,7 +247,7 @@ describe.each(codecCases)('codec round trip through register and find ($label)',
           refresh: false,
         });
         const expected = expectedInstance(args, ttlMsOf(args));
-        const changed = serializeRecord({ ...expected, status: next }, codecCase.format);
+        const changed = serializeRecord({ ...expected, status: next }, codecCase.format, ownerOf(codecCase));
         const fits = encodedLength(changed, codecCase.label) <= LIMIT;
         const outcome = await writer.setStatus(next).catch((caught: unknown) => caught);
         const reader = new ServiceRegistry(options);
@@ -268,7 +271,11 @@ function fillTo(args: Registration, target: number, codecCase: CodecCase): Regis
   const meta: Record<string, string> = {};
   const lengthNow = () =>
     encodedLength(
-      serializeRecord(expectedInstance({ ...args, meta }, ttlMsOf(args)), codecCase.format),
+      serializeRecord(
+        expectedInstance({ ...args, meta }, ttlMsOf(args)),
+        codecCase.format,
+        ownerOf(codecCase),
+      ),
       codecCase.label,
     );
   let entries = 0;
@@ -339,6 +346,11 @@ describe.each(codecCases)('the $label codec alone', ({ codec, label }) => {
     },
   );
 });
+
+/** Native records carry the writer's 16-hex-digit owner token; its length is what counts for the limit. */
+function ownerOf(codecCase: CodecCase): string | undefined {
+  return codecCase.format === 'native' ? '0123456789abcdef' : undefined;
+}
 
 describe('serializeRecord and parseRecord (public exports)', () => {
   it('round-trip any record with an expiry, and parse only at its own service and instance', () => {

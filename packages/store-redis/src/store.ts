@@ -16,6 +16,7 @@ import {
   parseRecords,
   parseServices,
   putCall,
+  recordKey,
   touchServiceCall,
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
@@ -177,7 +178,27 @@ export function redisStore(options: RedisStoreOptions) {
 
   const store = {
     name: 'redis',
-    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
+    capabilities: {
+      watch: true,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: LAYOUTS,
+      time: true,
+      get: true,
+    },
+
+    /** `GET` of the record key (ioredis adds a `keyPrefix`; a Cluster routes it to the record's slot). */
+    get(ref: RecordRef): Promise<string | null> {
+      return attempt('get', async () => {
+        const reply = await client.call('GET', recordKey(ref));
+        return typeof reply === 'string' ? reply : reply instanceof Buffer ? reply.toString('utf8') : null;
+      });
+    },
+
+    /** Redis `TIME` (on a Cluster, of whichever node answers: their clocks follow NTP like any host's). */
+    time(): Promise<number> {
+      return attempt('time', async () => parseTimeReply(await client.call('TIME')));
+    },
 
     put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
       return attempt('put', async () => {
@@ -231,6 +252,16 @@ export function redisStore(options: RedisStoreOptions) {
     },
   } satisfies RegistryStore;
   return store;
+}
+
+/** `TIME` answers `[seconds, microseconds]` as strings; the store's clock in ms. */
+export function parseTimeReply(reply: unknown): number {
+  if (!Array.isArray(reply) || reply.length < 2)
+    throw new Error('TIME answered something else than [seconds, microseconds]');
+  const seconds = Number(reply[0]);
+  const micros = Number(reply[1]);
+  if (!Number.isFinite(seconds) || !Number.isFinite(micros)) throw new Error('TIME answered non-numbers');
+  return seconds * 1000 + Math.floor(micros / 1000);
 }
 
 /** The store `redisStore` returns: a `RegistryStore` with `watch` and `withLayout`. */

@@ -32,6 +32,10 @@ export interface UpstashClientLike {
   set(key: string, value: string, options: { ex: number }): Promise<unknown>;
   del(...keys: string[]): Promise<unknown>;
   scan(cursor: string, options: { match: string; count: number }): Promise<unknown>;
+  /** Redis `TIME`; without it the store declares no `time` capability and registries use local clocks. */
+  time?(): Promise<unknown>;
+  /** Redis `GET` of one record; without it the store declares no `get` capability. */
+  get?(key: string): Promise<unknown>;
 }
 
 /** Options of the client the store creates from `url` and `token`. */

@@ -14,6 +14,7 @@ import {
   parseRecords,
   parseServices,
   putCall,
+  recordKey,
 } from '@service-registry/redis-layout';
 import { apicrudView } from './apicrud.js';
 import {
@@ -100,7 +101,39 @@ function createStore(options: UpstashStoreOptions) {
   const store = {
     name: 'upstash',
     // REST cannot hold a subscription: core polls. Records expire through PX.
-    capabilities: { watch: false, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
+    capabilities: {
+      watch: false,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: LAYOUTS,
+      time: typeof client.time === 'function',
+      get: typeof client.get === 'function',
+    },
+
+    /** `GET` of the record key: one request. */
+    get(ref: RecordRef): Promise<string | null> {
+      return attempt('get', async () => {
+        if (typeof client.get !== 'function')
+          throw new RegistryError('unsupported', 'this client has no get()');
+        const reply = await client.get(recordKey(ref));
+        return typeof reply === 'string' ? reply : null;
+      });
+    },
+
+    /** Redis `TIME`: one request, at most once per 30 s per registry. */
+    time(): Promise<number> {
+      return attempt('time', async () => {
+        if (typeof client.time !== 'function')
+          throw new RegistryError('unsupported', 'this client has no time()');
+        const reply = await client.time();
+        if (!Array.isArray(reply) || reply.length < 2) throw new Error('TIME answered something else');
+        const seconds = Number(reply[0]);
+        const micros = Number(reply[1]);
+        if (!Number.isFinite(seconds) || !Number.isFinite(micros))
+          throw new Error('TIME answered non-numbers');
+        return seconds * 1000 + Math.floor(micros / 1000);
+      });
+    },
 
     put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
       return attempt('put', async () => {

@@ -35,6 +35,8 @@ describe('upstashStore options', () => {
     expect(store.capabilities).toEqual({
       watch: false,
       nativeExpiry: true,
+      time: true,
+      get: true,
       layout: 'native',
       layouts: ['native', 'apicrud'],
     });

@@ -232,6 +232,41 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
         expect(seen).toHaveLength(2);
       });
     });
+
+    // Optional capabilities of the write side: declared means it works; undeclared means absent.
+    it('time(), where declared, is the store clock in ms and moves with it', async () => {
+      if (store.capabilities.time !== true) {
+        expect(
+          store.capabilities.time === undefined ||
+            typeof store.time !== 'function' ||
+            store.capabilities.time === false,
+        ).toBe(true);
+        return;
+      }
+      const first = await (store.time as () => Promise<number>)();
+      expect(Number.isFinite(first)).toBe(true);
+      expect(first).toBeGreaterThan(Date.parse('2020-01-01'));
+      await advance(50);
+      const second = await (store.time as () => Promise<number>)();
+      expect(second - first).toBeGreaterThanOrEqual(40);
+    });
+
+    it('get(), where declared, reads one live record, null when missing, deleted or expired', async () => {
+      if (store.capabilities.get !== true) return;
+      const get = (target: RecordRef) => (store.get as (ref: RecordRef) => Promise<string | null>)(target);
+      const target = ref('account', 'i-1');
+      expect(await get(target)).toBeNull();
+      const value = asciiValue(300, 7);
+      await store.put(target, value, LONG_TTL_MS);
+      expect(await get(target)).toBe(value);
+      expect(await get(ref('account', 'i-2'))).toBeNull();
+      await store.delete(target);
+      expect(await get(target)).toBeNull();
+      const short = ref('account', 'short');
+      await store.put(short, 'v', shortTtl);
+      await advance(shortTtl + 100);
+      expect(await get(short)).toBeNull();
+    });
   });
 
   describe(`${label}: after close`, () => {

@@ -34,7 +34,7 @@ export interface CloseOnSignalsOptions {
   timeoutMs?: number;
   /** Runs after the registries closed (close servers, flush logs). Default none. */
   beforeExit?: () => Promise<void> | void;
-  /** Exit the process afterwards, with code 0 (or 1 when closing failed). Default true. */
+  /** Exit the process afterwards, with code 0, or 1 when closing failed or `timeoutMs` passed first. Default true. */
   exit?: boolean;
 }
 
@@ -53,9 +53,14 @@ export function closeOnSignals(
     if (closing) return;
     closing = true;
     let code = 0;
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    const timedOut = Symbol('timed out');
+    const timeout = new Promise<typeof timedOut>((resolve) =>
+      setTimeout(resolve, timeoutMs, timedOut).unref(),
+    );
     try {
-      await Promise.race([Promise.all(list.map((registry) => registry.close())), timeout]);
+      const outcome = await Promise.race([Promise.all(list.map((registry) => registry.close())), timeout]);
+      // A deadline that fired means the records may still be there: say so to the supervisor.
+      if (outcome === timedOut) code = 1;
       await beforeExit?.();
     } catch {
       code = 1;

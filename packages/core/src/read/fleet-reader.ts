@@ -4,6 +4,7 @@ import type { GuardedStore } from '../guarded-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { type Instance, recordKey } from '../record.js';
 import type { StoredRecord } from '../store.js';
+import type { StoreTime } from '../store-time.js';
 import { assertName, assertSeconds, describe, MAX_INTERVAL_SECONDS, readArgument } from '../validate.js';
 import { buildUrlMap, compareInstances, type FindResult, type UrlConflict } from './directory.js';
 import { RecordReader, type Rejection } from './record-reader.js';
@@ -25,9 +26,17 @@ export class FleetReader {
   readonly #events: EventSink<ReadEvents>;
   readonly #reader: RecordReader;
   readonly #watchers = new Set<() => Promise<void>>();
+  readonly #time: StoreTime | undefined;
 
-  constructor(options: ResolvedOptions, store: GuardedStore, events: EventSink<ReadEvents>) {
+  /** `time`: the store's clock, so expiry is checked on the clock writers used (default the local one). */
+  constructor(
+    options: ResolvedOptions,
+    store: GuardedStore,
+    events: EventSink<ReadEvents>,
+    time?: StoreTime,
+  ) {
     this.#options = options;
+    this.#time = time;
     this.#store = store;
     this.#events = events;
     this.#reader = new RecordReader(options.codec, options.maxRecordBytes);
@@ -42,8 +51,8 @@ export class FleetReader {
   async find(serviceName?: string): Promise<FindResult> {
     if (serviceName !== undefined) assertName(serviceName, 'service name');
     const { namespace, clock, baseUrl, conflictExempt, logger } = this.#options;
-    const records = await this.#store.list(namespace, serviceName);
-    const now = clock.now();
+    const [records] = await Promise.all([this.#store.list(namespace, serviceName), this.#time?.refresh()]);
+    const now = this.#time ? this.#time.now() : clock.now();
     const instances: Instance[] = [];
     let rejected = 0;
     // Unchanged records are answered from the reader's cache synchronously; only the rest are decrypted.

@@ -15,8 +15,10 @@ const FIRST_RETRY_MS = 250;
 
 /**
  * A chained timer: the next refresh is scheduled only after the previous one settled, so writes never
- * overlap. After a failure it retries with exponential backoff capped at half the interval, so a store
- * that comes back is written to again within one interval.
+ * overlap, but measured from the START of the previous one: on a slow store the period stays the
+ * interval (or the round trip, when that is longer), not interval plus round trip, which let records
+ * expire between refreshes. After a failure it retries with exponential backoff capped at half the
+ * interval, so a store that comes back is written to again within one interval.
  */
 export class RefreshLoop {
   readonly #options: RefreshLoopOptions;
@@ -38,12 +40,15 @@ export class RefreshLoop {
     return this.#nextAt;
   }
 
-  /** Starts the loop; the first refresh happens after `firstDelayMs` (default: one interval, jittered). */
-  start(lastRefreshOk: boolean): void {
+  /**
+   * Starts the loop after a first write that took `elapsedMs`: the next refresh comes one jittered
+   * interval after that write began (or after a backoff, when it failed).
+   */
+  start(lastRefreshOk: boolean, elapsedMs = 0): void {
     if (this.#running) return;
     this.#running = true;
     this.#failures = lastRefreshOk ? 0 : 1;
-    this.#schedule(lastRefreshOk ? this.#successDelay() : this.#failureDelay());
+    this.#schedule(lastRefreshOk ? Math.max(1, this.#successDelay() - elapsedMs) : this.#failureDelay());
   }
 
   stop(): void {
@@ -82,8 +87,14 @@ export class RefreshLoop {
   async #tick(): Promise<void> {
     this.#timer = undefined;
     if (!this.#running) return;
+    const startedAt = this.#options.clock.now();
     const ok = await this.#options.refresh();
     this.#failures = ok ? 0 : this.#failures + 1;
-    this.#schedule(ok ? this.#successDelay() : this.#failureDelay());
+    if (!ok) {
+      this.#schedule(this.#failureDelay());
+      return;
+    }
+    const elapsedMs = this.#options.clock.now() - startedAt;
+    this.#schedule(Math.max(1, this.#successDelay() - elapsedMs));
   }
 }

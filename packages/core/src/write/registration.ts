@@ -1,27 +1,18 @@
 import { RegistryError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { GuardedStore } from '../guarded-store.js';
-import { REGISTER_OPTION_KEYS, type RegisterOptions, type ResolvedOptions } from '../options.js';
-import {
-  formatCreated,
-  INSTANCE_STATUSES,
-  type Instance,
-  type InstanceStatus,
-  recordKey,
-  serializeRecord,
-} from '../record.js';
+import type { RegisterOptions, ResolvedOptions } from '../options.js';
+import { type Instance, type InstanceStatus, recordKey, serializeRecord } from '../record.js';
 import type { RecordRef } from '../store.js';
-import {
-  assertEndpoints,
-  assertIpv4,
-  assertKnownOptions,
-  assertMeta,
-  assertName,
-  assertPort,
-  describe,
-  readArgument,
-} from '../validate.js';
+import type { StoreTime } from '../store-time.js';
+import { withDeadline, writeDeadlineMs } from './deadline.js';
+import { DuplicateDetector, type DuplicateEvent, valueAt } from './duplicates.js';
+import { HealthGate } from './health-gate.js';
 import { RefreshLoop } from './refresh-loop.js';
+import { assertStatus, readRegisterOptions } from './register-options.js';
+import { deriveHealth, type RegistrationHealth, WriteHealth } from './write-health.js';
+
+export type { RegistrationHealth } from './write-health.js';
 
 /** Events of the write side: what happened to this instance's own record. */
 export interface WriteEvents {
@@ -30,59 +21,63 @@ export interface WriteEvents {
   'refresh-failed': { error: RegistryError; consecutiveFailures: number };
   recovered: { instance: Instance; failures: number; downtimeMs: number };
   deregistered: { name: string; id: string };
-}
-
-/** What the write side reports about this instance's own registration. */
-export interface RegistrationHealth {
-  readonly registered: boolean;
-  /** True when the last write reached the store. */
-  readonly ok: boolean;
-  /** Last successful write, ms since the epoch. */
-  readonly lastRefreshAt: number | null;
-  readonly lastAttemptAt: number | null;
-  readonly lastError: RegistryError | null;
-  readonly consecutiveFailures: number;
-  /** When the refresh loop writes next, or null when it is not running. */
-  readonly nextRefreshAt: number | null;
+  /** The health check failed, threw or timed out: the record was rewritten as `down`. */
+  'check-failed': { reason: string; consecutiveFailures: number };
+  /** The health check passes again: the record was rewritten with the registered status. */
+  'check-passed': { status: InstanceStatus };
+  /** Another live process writes this service and instance id (`ended: true` once it stopped). */
+  duplicate: DuplicateEvent;
 }
 
 /**
  * The write side: this instance's one record. `register` writes it and starts the refresh loop;
- * `update`, `setStatus` and `deregister` change it. Writes are chained, so they never overlap.
+ * `update`, `setStatus` and `deregister` change it. Writes are chained, so they never overlap. Once
+ * `close()` began nothing writes again: a `register()` or `setStatus()` still running rejects.
  */
 export class Registration {
   readonly #options: ResolvedOptions;
   readonly #store: GuardedStore;
+  readonly #time: StoreTime;
   readonly #events: EventSink<WriteEvents>;
   readonly #loop: RefreshLoop;
+  readonly #health: WriteHealth;
+  readonly #duplicates: DuplicateDetector;
+  #gate: HealthGate | undefined;
+  #detectDuplicates = false;
+  /** The registration as asked for; the record says `down` instead while the health check fails. */
   #instance: Instance | undefined;
   #ref: RecordRef | undefined;
   #writes: Promise<unknown> = Promise.resolve();
-  /** The registration as last written successfully; a refresh of the same object changes nothing. */
-  #written: Instance | undefined;
-  #closed = false;
-  #health = {
-    ok: false,
-    lastRefreshAt: null as number | null,
-    lastAttemptAt: null as number | null,
-    lastError: null as RegistryError | null,
-    consecutiveFailures: 0,
-    failingSince: null as number | null,
-  };
+  /** A put given up at its deadline: the next write waits for it, so puts never overlap. */
+  #straggler: Promise<unknown> = Promise.resolve();
+  /** What the last successful write stored: a refresh of the same content is `changed: false`. */
+  #writtenContent: string | undefined;
+  #writtenValue: string | undefined;
+  /** `expires_at` of the last write that reached the store, in store time. */
+  #lastExpiresAt: number | null = null;
+  /** Moves on every deregister and close: a register or setStatus that awaited across one gives up. */
+  #generation = 0;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #deregistering: Promise<void> = Promise.resolve();
 
-  constructor(options: ResolvedOptions, store: GuardedStore, events: EventSink<WriteEvents>) {
+  constructor(
+    options: ResolvedOptions,
+    store: GuardedStore,
+    time: StoreTime,
+    events: EventSink<WriteEvents>,
+  ) {
     this.#options = options;
     this.#store = store;
+    this.#time = time;
     this.#events = events;
+    this.#health = new WriteHealth(options.clock, options.logger, events);
+    this.#duplicates = new DuplicateDetector(options.codec);
     this.#loop = new RefreshLoop({
       clock: options.clock,
       intervalMs: options.intervalMs,
       jitter: options.jitter,
-      refresh: () =>
-        this.#write().then(
-          () => true,
-          () => false,
-        ),
+      refresh: () => this.#tick(),
     });
   }
 
@@ -98,82 +93,59 @@ export class Registration {
         `already registered as ${this.#instance.name}:${this.#instance.id}; deregister first`,
       );
     }
-    if (typeof options !== 'object' || options === null) {
-      throw new RegistryError(
-        'invalid-argument',
-        'register needs an options object with serviceName, instanceId and port',
-      );
-    }
-    readArgument('the register options', () =>
-      assertKnownOptions(options, REGISTER_OPTION_KEYS, 'register option'),
+    const generation = this.#generation;
+    const { instance, refresh, healthCheck, healthTimeoutMs, detectDuplicates } = readRegisterOptions(
+      endpoints,
+      options,
+      this.#options,
     );
-    const {
-      serviceName,
-      instanceId,
-      port,
-      ipv4 = null,
-      meta = {},
-      status = 'up',
-      refresh = true,
-    } = readArgument('the register options', () => ({
-      serviceName: options.serviceName,
-      instanceId: options.instanceId,
-      port: options.port,
-      ipv4: options.ipv4,
-      meta: options.meta,
-      status: options.status,
-      refresh: options.refresh,
-    }));
-    assertEndpoints(endpoints);
-    assertName(serviceName, 'service name');
-    assertName(instanceId, 'instance id');
-    assertPort(port);
-    assertIpv4(ipv4);
-    assertMeta(meta);
-    assertStatus(status);
-    const { publicUrl, clock, namespace } = this.#options;
-    if (publicUrl === undefined) {
-      throw new RegistryError(
-        'invalid-argument',
-        'publicUrl is required to register (set it in the ServiceRegistry options)',
-      );
-    }
-    const instance: Instance = {
-      name: serviceName,
-      id: instanceId,
-      info: { endpoints: [...endpoints], ipv4, port, publicUrl, created: formatCreated(clock.now()) },
-      status,
-      meta: { ...meta },
-      expiresAt: null,
+    const ref: RecordRef = {
+      namespace: this.#options.namespace,
+      service: instance.name,
+      instanceId: instance.id,
     };
-    const ref: RecordRef = { namespace, service: serviceName, instanceId };
     // Encoding once here turns an oversized record into an error for the caller, not for the loop. With
     // its expiry, as every write has: without it a record a few bytes under the limit passed here and
     // then failed every refresh.
-    await this.#encode({ ...instance, expiresAt: clock.now() + this.#options.ttlMs }, ref);
+    await this.#encode({ ...instance, expiresAt: this.#options.clock.now() + this.#options.ttlMs }, ref);
+    await this.#time.refresh();
+    const gate = healthCheck && new HealthGate(healthCheck, healthTimeoutMs, this.#options.clock);
+    if (gate) await gate.run();
+    this.#assertCurrent(generation, 'register()');
     this.#instance = instance;
     this.#ref = ref;
+    this.#gate = gate;
+    this.#detectDuplicates = detectDuplicates;
     let ok = true;
+    const writeStartedAt = this.#options.clock.now();
     try {
       await this.#write();
     } catch {
       ok = false;
     }
+    // close() or deregister() ran meanwhile: it removed (or kept) what was written; no loop starts.
+    this.#assertCurrent(generation, 'register()');
     if (ok) this.#events.emit('registered', { instance: this.get() as Instance });
-    if (refresh) this.#loop.start(ok);
+    if (gate && !gate.state.passing) this.#reportCheck(gate);
+    if (refresh) this.#loop.start(ok, this.#options.clock.now() - writeStartedAt);
     return this.get() as Instance;
   }
 
   /** The local registration (what this instance writes), or undefined before `register()`. */
   get(): Instance | undefined {
-    return this.#instance && { ...this.#instance, expiresAt: this.#lastExpiresAt };
+    const instance = this.#instance;
+    return (
+      instance && { ...instance, status: this.#effectiveStatus(instance), expiresAt: this.#lastExpiresAt }
+    );
   }
-  #lastExpiresAt: number | null = null;
 
   /** Refreshes the record once. Serverless functions call it per invocation; long-lived processes never need to. */
   async update(): Promise<Instance> {
     this.#assertOpen();
     if (!this.#instance) throw new RegistryError('invalid-state', 'update() needs register() first');
+    const generation = this.#generation;
+    await this.#runCheck();
+    this.#assertCurrent(generation, 'update()');
     await this.#write();
     return this.get() as Instance;
   }
@@ -185,157 +157,225 @@ export class Registration {
     const current = this.#instance;
     if (!current || !this.#ref)
       throw new RegistryError('invalid-state', 'setStatus() needs register() first');
+    const generation = this.#generation;
     // A longer status can push a record at the size limit over it: refuse it here, before the loop keeps it.
     await this.#encode(
       { ...current, status, expiresAt: this.#options.clock.now() + this.#options.ttlMs },
       this.#ref,
     );
-    if (!this.#instance) throw new RegistryError('invalid-state', 'deregistered while setStatus() ran');
-    this.#instance = { ...this.#instance, status };
+    this.#assertCurrent(generation, 'setStatus()');
+    this.#instance = { ...(this.#instance as Instance), status };
     await this.#write();
     return this.get() as Instance;
   }
 
-  /** Whether this instance's record is being kept alive. */
+  /** Whether this instance's record is being kept alive, and what threatens it. */
   health(): RegistrationHealth {
-    const { failingSince: _, ...rest } = this.#health;
-    return {
-      ...rest,
+    const storeNow = this.#time.now();
+    return deriveHealth({
+      counters: this.#health.counters,
       registered: this.#instance !== undefined,
+      expiresAtStore: this.#lastExpiresAt,
+      storeOffsetMs: storeNow - this.#options.clock.now(),
+      storeNow,
       nextRefreshAt: this.#loop.nextAt,
-    };
+      check: this.#gate?.state ?? null,
+      duplicate: this.#duplicates.state,
+    });
   }
 
   /** Stops the refresh loop and removes the record now. Throws `store-unavailable` if the delete fails. */
-  async deregister(): Promise<void> {
+  deregister(): Promise<void> {
+    this.#generation++;
     this.#loop.stop();
     const ref = this.#ref;
     const instance = this.#instance;
-    await this.#writes.catch(() => {});
+    // Cleared at once, so writes queued behind the one in flight find nothing to write.
     this.#instance = undefined;
     this.#ref = undefined;
+    this.#gate = undefined;
     this.#lastExpiresAt = null;
-    if (!ref || !instance) return;
-    await this.#store.delete(ref);
-    this.#events.emit('deregistered', { name: instance.name, id: instance.id });
+    this.#writtenContent = undefined;
+    this.#writtenValue = undefined;
+    const previous = this.#deregistering;
+    const run = async (): Promise<void> => {
+      await previous.catch(() => {});
+      // The write in flight lands first; the delete then removes it.
+      await this.#writes.catch(() => {});
+      await this.#straggler;
+      if (!ref || !instance) return;
+      await this.#store.delete(ref);
+      this.#events.emit('deregistered', { name: instance.name, id: instance.id });
+    };
+    const running = run();
+    this.#deregistering = running.catch(() => {});
+    return running;
   }
 
   /**
    * Stops the loop and deregisters; with `{ deregister: false }` waits for the write in flight and
-   * leaves the record to expire after its ttl. Idempotent.
+   * leaves the record to expire after its ttl. Idempotent: a second call returns the first's promise.
    */
-  async close(keepRecord: boolean): Promise<void> {
-    if (this.#closed) return;
+  close(keepRecord: boolean): Promise<void> {
+    this.#closed ??= this.#close(keepRecord);
+    return this.#closed;
+  }
+
+  async #close(keepRecord: boolean): Promise<void> {
+    this.#closing = true;
+    this.#generation++;
     this.#loop.stop();
     if (keepRecord) {
-      await this.#writes;
-    } else {
-      try {
-        await this.deregister();
-      } catch (error) {
-        this.#options.logger.warn('deregister on close failed; the record expires with its ttl', {
-          error: String(error),
-        });
-      }
+      await this.#writes.catch(() => {});
+      await this.#deregistering;
+      return;
     }
-    this.#closed = true;
+    try {
+      await this.deregister();
+    } catch (error) {
+      this.#options.logger.warn('deregister on close failed; the record expires with its ttl', {
+        error: String(error),
+      });
+    }
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new RegistryError('invalid-state', 'this registry is closed');
+    if (this.#closing) throw new RegistryError('invalid-state', 'this registry is closed');
+  }
+
+  #assertCurrent(generation: number, call: string): void {
+    if (this.#generation === generation) return;
+    throw new RegistryError(
+      'invalid-state',
+      `${this.#closing ? 'close()' : 'deregister()'} was called while ${call} ran; nothing more is written`,
+    );
+  }
+
+  #effectiveStatus(instance: Instance): InstanceStatus {
+    return this.#gate && !this.#gate.state.passing ? 'down' : instance.status;
+  }
+
+  /** One tick of the loop: the health check, then the write (which must never reject here). */
+  async #tick(): Promise<boolean> {
+    await this.#runCheck();
+    return this.#write(this.#detectDuplicates).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async #runCheck(): Promise<void> {
+    const gate = this.#gate;
+    if (!gate) return;
+    if (await gate.run()) this.#reportCheck(gate);
+  }
+
+  #reportCheck(gate: HealthGate): void {
+    const { passing, lastFailure, consecutiveFailures } = gate.state;
+    const instance = this.#instance;
+    if (!instance) return;
+    if (passing) {
+      this.#options.logger.info('health check passes again; record rewritten', { status: instance.status });
+      this.#events.emit('check-passed', { status: instance.status });
+    } else {
+      const reason = lastFailure ?? 'failed';
+      this.#options.logger.warn('health check failed; record rewritten as down', { reason });
+      this.#events.emit('check-failed', { reason, consecutiveFailures });
+    }
   }
 
   async #encode(instance: Instance, ref: RecordRef): Promise<string> {
-    const value = await this.#options.codec.encode(
-      serializeRecord(instance, this.#options.mode),
-      recordKey(ref),
-    );
-    if (value.length > this.#options.maxRecordBytes) {
+    const { codec, mode, maxRecordBytes } = this.#options;
+    const owner = mode === 'native' ? this.#duplicates.owner : undefined;
+    const value = await codec.encode(serializeRecord(instance, mode, owner), recordKey(ref));
+    if (value.length > maxRecordBytes) {
       throw new RegistryError(
         'record-too-large',
-        `the encoded record is ${value.length} bytes; the limit is ${this.#options.maxRecordBytes} (maxRecordBytes)`,
+        `the encoded record is ${value.length} bytes; the limit is ${maxRecordBytes} (maxRecordBytes)`,
       );
     }
     return value;
   }
 
-  /** Writes the full record with a fresh expiry. Writes are chained, so they never overlap. */
-  #write(): Promise<void> {
+  /** Writes the full record with a fresh expiry. Chained, so writes never overlap; none after close. */
+  #write(verify = false): Promise<void> {
+    if (this.#closing) return Promise.reject(new RegistryError('invalid-state', 'this registry is closed'));
     const run = async () => {
-      const instance = this.#instance;
+      await this.#straggler;
+      const instance = this.get();
       const ref = this.#ref;
       if (!instance || !ref) return;
-      const { clock, ttlMs } = this.#options;
-      const started = clock.now();
-      const expiresAt = started + ttlMs;
-      this.#health.lastAttemptAt = started;
+      // Stores that list only: read before the write. With `get`: sent just before the put on the same
+      // connection, so it sees what the put replaces at no extra round trip.
+      const lastWritten = this.#writtenValue;
+      let readBack: Promise<string | null> | undefined;
+      const get = this.#store.get;
+      if (verify && !get) {
+        readBack = this.#store.list(ref.namespace, ref.service).then((records) => valueAt(records, ref));
+        await readBack.catch(() => {});
+      }
+      const { ttlMs } = this.#options;
+      void this.#time.refresh();
+      const expiresAt = this.#time.now() + ttlMs;
+      const startedAt = this.#health.attempt();
+      const content = JSON.stringify([instance.status, instance.meta, instance.info]);
+      let value: string | undefined;
       try {
-        const value = await this.#encode({ ...instance, expiresAt }, ref);
-        await this.#store.put(ref, value, ttlMs, { changed: this.#written !== instance });
+        value = await this.#encode({ ...instance, expiresAt }, ref);
+        if (verify && get) readBack = get(ref);
+        readBack?.catch(() => {});
+        await this.#putWithDeadline(ref, value, expiresAt, content);
       } catch (error) {
-        this.#written = undefined;
-        this.#recordFailure(error);
+        this.#writtenContent = undefined;
+        this.#health.failed(error);
         throw error;
+      } finally {
+        if (readBack) await this.#checkDuplicates(readBack, ref, lastWritten, value ?? '');
       }
-      this.#written = instance;
-      this.#lastExpiresAt = expiresAt;
-      const failures = this.#health.consecutiveFailures;
-      const failingSince = this.#health.failingSince;
-      Object.assign(this.#health, {
-        ok: true,
-        lastRefreshAt: started,
-        lastError: null,
-        consecutiveFailures: 0,
-        failingSince: null,
-      });
-      if (this.#events.has('refreshed')) {
-        this.#events.emit('refreshed', {
-          instance: this.get() as Instance,
-          durationMs: clock.now() - started,
-        });
-      }
-      if (failures > 0) {
-        const current = this.get() as Instance;
-        const downtimeMs = clock.now() - (failingSince ?? started);
-        this.#options.logger.info('registry store reachable again; record rewritten', {
-          failures,
-          downtimeMs,
-        });
-        this.#events.emit('recovered', { instance: current, failures, downtimeMs });
-      }
+      this.#landed(value, content, expiresAt);
+      this.#health.succeeded(startedAt, () => this.get() as Instance);
     };
     const next = this.#writes.then(run, run);
     this.#writes = next.catch(() => {});
     return next;
   }
 
-  #recordFailure(error: unknown): void {
-    const registryError =
-      error instanceof RegistryError
-        ? error
-        : new RegistryError('store-unavailable', 'refresh failed', { cause: error });
-    const health = this.#health;
-    health.ok = false;
-    health.lastError = registryError;
-    health.consecutiveFailures++;
-    health.failingSince ??= this.#options.clock.now();
-    this.#options.logger.warn('registry refresh failed; retrying', {
-      code: registryError.code,
-      message: registryError.message,
-      consecutiveFailures: health.consecutiveFailures,
-    });
-    this.#events.emit('refresh-failed', {
-      error: registryError,
-      consecutiveFailures: health.consecutiveFailures,
-    });
-  }
-}
-
-function assertStatus(status: unknown): asserts status is InstanceStatus {
-  if (!INSTANCE_STATUSES.includes(status as InstanceStatus)) {
-    throw new RegistryError(
-      'invalid-argument',
-      `status must be one of ${INSTANCE_STATUSES.join(', ')}, got ${describe(status)}`,
+  /** One put with its deadline; the next write waits for it (`#straggler`), so puts never overlap. */
+  async #putWithDeadline(ref: RecordRef, value: string, expiresAt: number, content: string): Promise<void> {
+    const { clock, ttlMs } = this.#options;
+    const liveForMs = this.#lastExpiresAt === null ? 0 : this.#lastExpiresAt - this.#time.now();
+    const put = this.#store.put(ref, value, ttlMs, { changed: this.#writtenContent !== content });
+    this.#straggler = put.catch(() => {});
+    await withDeadline(put, writeDeadlineMs(liveForMs, ttlMs), clock, this.#store.name, () =>
+      this.#landed(value, content, expiresAt),
     );
+  }
+
+  /** A write reached the store (in time, or late after its deadline). */
+  #landed(value: string, content: string, expiresAt: number): void {
+    if (this.#instance === undefined) return;
+    this.#writtenContent = content;
+    this.#writtenValue = value;
+    if (this.#lastExpiresAt === null || expiresAt > this.#lastExpiresAt) this.#lastExpiresAt = expiresAt;
+  }
+
+  /**
+   * Judges this instance's key as read back at a refresh: a value neither written by this process last
+   * nor empty was written by another live process with the same service and instance id.
+   */
+  async #checkDuplicates(
+    readBack: Promise<string | null>,
+    ref: RecordRef,
+    lastWritten: string | undefined,
+    writing: string,
+  ): Promise<void> {
+    let verdict: 'started' | 'ended' | undefined;
+    try {
+      const stored = await readBack;
+      verdict = await this.#duplicates.judge(stored, ref, lastWritten, writing, this.#options.clock.now());
+    } catch {
+      return; // The write that follows meets the same fault and reports it.
+    }
+    if (verdict !== undefined) this.#duplicates.report(verdict, ref, this.#options.logger, this.#events);
   }
 }

@@ -1,0 +1,130 @@
+import type { RecordCodec } from '../codec/codec.js';
+import type { EventSink } from '../events.js';
+import { warnLoudly } from '../notice.js';
+import { recordKey } from '../record.js';
+import type { Logger } from '../runtime.js';
+import type { RecordRef, StoredRecord } from '../store.js';
+
+/** The value at `ref` among a service's records (the read-back of stores without `get`). */
+export function valueAt(records: readonly StoredRecord[], ref: RecordRef): string | null {
+  const stored = records.find((record) => record.instanceId === ref.instanceId && record.key === undefined);
+  return stored?.value ?? null;
+}
+
+/** What `health().duplicate` reports: another live process writes this service and instance id. */
+export interface DuplicateState {
+  /** True while another writer's record was found at this instance's key since its last own write. */
+  readonly detected: boolean;
+  /** When it was first seen in this episode, ms since the epoch; null when none. */
+  readonly since: number | null;
+  /** The other writer's owner token, or null when its record carries none (an older or apicrud writer). */
+  readonly otherOwner: string | null;
+}
+
+/** The `duplicate` event: another live process writes this service and instance id. */
+export interface DuplicateEvent {
+  readonly name: string;
+  readonly id: string;
+  readonly otherOwner: string | null;
+  /** True once the other writer stopped. */
+  readonly ended: boolean;
+}
+
+/** A random owner token per registration: 16 hex digits, from Web Crypto (every runtime has it). */
+export function newOwnerToken(): string {
+  const bytes = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** Clean reads in a row that end an episode: the other writer stopped writing. */
+const CLEAR_AFTER = 2;
+
+/**
+ * Finds another live writer of this instance's key. Before a refresh the key must hold what this
+ * process wrote last (or nothing: expired, flushed); anything else was written by someone else since.
+ * Comparing ciphertexts costs no decryption; only a foreign value is decrypted, to read its owner (a
+ * late copy of our own write carries our token and is no duplicate).
+ */
+export class DuplicateDetector {
+  readonly owner = newOwnerToken();
+  readonly #codec: RecordCodec;
+  #state: DuplicateState = { detected: false, since: null, otherOwner: null };
+  #cleanReads = 0;
+
+  constructor(codec: RecordCodec) {
+    this.#codec = codec;
+  }
+
+  get state(): DuplicateState {
+    return this.#state;
+  }
+
+  /**
+   * Judges what the store held at `ref` just before this process's write of `writing` (null: nothing
+   * live), given the value it wrote last (undefined before its first write). Resolves to `started` when
+   * an episode began, `ended` when one ended.
+   */
+  async judge(
+    stored: string | null,
+    ref: RecordRef,
+    lastWritten: string | undefined,
+    writing: string,
+    now: number,
+  ): Promise<'started' | 'ended' | undefined> {
+    let foreign: string | null | undefined;
+    // `writing`: on a store whose requests may be reordered the read can see this very write.
+    if (stored !== null && stored !== lastWritten && stored !== writing) {
+      const owner = await this.#ownerOf(stored, recordKey(ref));
+      // Undecodable: another cluster's secret or garbage, not a writer of ours; leave it to `find`.
+      if (owner !== undefined && owner !== this.owner) foreign = owner;
+    }
+    if (foreign !== undefined) {
+      this.#cleanReads = 0;
+      if (this.#state.detected) return undefined;
+      // Before our first write, a live record of another owner may be a crashed predecessor with the same
+      // id: only a foreign value found after we wrote proves a live rival.
+      if (lastWritten === undefined) return undefined;
+      this.#state = { detected: true, since: now, otherOwner: foreign };
+      return 'started';
+    }
+    if (!this.#state.detected) return undefined;
+    this.#cleanReads++;
+    if (this.#cleanReads < CLEAR_AFTER) return undefined;
+    this.#state = { detected: false, since: null, otherOwner: null };
+    return 'ended';
+  }
+
+  /** Tells the user: a warning (loud without a logger) and the `duplicate` event. */
+  report(
+    verdict: 'started' | 'ended',
+    ref: RecordRef,
+    logger: Logger,
+    events: EventSink<{ duplicate: DuplicateEvent }>,
+  ): void {
+    const payload = { name: ref.service, id: ref.instanceId };
+    if (verdict === 'started') {
+      const { otherOwner } = this.#state;
+      warnLoudly(
+        logger,
+        'REGISTRY_DUPLICATE',
+        `another live process registers ${ref.service}:${ref.instanceId}; both overwrite one record: give each instance its own id`,
+        { otherOwner },
+      );
+      events.emit('duplicate', { ...payload, otherOwner, ended: false });
+    } else {
+      logger.info('the other writer of this instance id stopped', payload);
+      events.emit('duplicate', { ...payload, otherOwner: null, ended: true });
+    }
+  }
+
+  /** The owner token of a stored value: null when it has none, undefined when it does not decode. */
+  async #ownerOf(value: string, key: string): Promise<string | null | undefined> {
+    try {
+      const json = JSON.parse(await this.#codec.decode(value, key)) as { owner?: unknown };
+      return typeof json.owner === 'string' ? json.owner : null;
+    } catch {
+      return undefined;
+    }
+  }
+}
