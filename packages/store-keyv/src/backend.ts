@@ -24,9 +24,11 @@ export interface Backend {
   rows(prefix: string): Promise<RawRow[]>;
   get(key: string): Promise<unknown>;
   set(key: string, raw: unknown, ttlMs: number | undefined): Promise<void>;
+  /** Writes several rows, in one statement where the backend allows (a record and its change tokens). */
+  setMany(rows: ReadonlyArray<RawRow & { ttlMs?: number | undefined }>): Promise<void>;
   delete(key: string): Promise<void>;
-  /** Deletes `key` only while it still holds `raw`, where the backend can say so atomically. */
-  deleteIfUnchanged(key: string, raw: unknown): Promise<void>;
+  /** Deletes each row only while it still holds what was read, where the backend can check atomically. */
+  deleteIfUnchanged(rows: readonly RawRow[]): Promise<void>;
   /** Errors the adapter emitted instead of throwing (Keyv adapters often do): see `watchErrors`. */
   readonly emitter: EmitterLike | undefined;
 }
@@ -73,12 +75,15 @@ function mapBackend(map: Map<string, unknown>): Backend {
     async set(key, raw) {
       map.set(key, raw);
     },
+    async setMany(rows) {
+      for (const { key, raw } of rows) map.set(key, raw);
+    },
     async delete(key) {
       map.delete(key);
     },
-    async deleteIfUnchanged(key, raw) {
+    async deleteIfUnchanged(rows) {
       // One synchronous step in this process: nothing can write in between.
-      if (map.get(key) === raw) map.delete(key);
+      for (const { key, raw } of rows) if (map.get(key) === raw) map.delete(key);
     },
   };
 }
@@ -98,10 +103,21 @@ function sqlBackend(adapter: AdapterLike & { query: NonNullable<AdapterLike['que
     dialect === 'postgres'
       ? `SELECT key, value FROM ${table} WHERE key LIKE $1`
       : `SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\'`;
-  const compareAndDelete =
-    dialect === 'postgres'
-      ? `DELETE FROM ${table} WHERE key = $1 AND value = $2`
-      : `DELETE FROM ${table} WHERE key = ? AND value = ?`;
+  // One statement (one transaction, one fsync) for the whole batch; a row rewritten since the read
+  // no longer matches its old value and stays.
+  const compareAndDelete = (count: number) => {
+    const pairs = Array.from({ length: count }, (_, index) =>
+      dialect === 'postgres' ? `($${2 * index + 1}, $${2 * index + 2})` : '(?, ?)',
+    );
+    return `DELETE FROM ${table} WHERE (key, value) IN (${dialect === 'postgres' ? '' : 'VALUES '}${pairs.join(', ')})`;
+  };
+  // The adapter's own upsert, for several rows in one statement (one transaction, one fsync).
+  const upsert = (count: number) => {
+    const pairs = Array.from({ length: count }, (_, index) =>
+      dialect === 'postgres' ? `($${2 * index + 1}, $${2 * index + 2})` : '(?, ?)',
+    );
+    return `INSERT INTO ${table} (key, value) VALUES ${pairs.join(', ')} ON CONFLICT(key) DO UPDATE SET value = excluded.value`;
+  };
   const run = (sql: string, parameters: unknown[]) =>
     // sqlite's query spreads its parameters; pg's takes them as one array.
     dialect === 'postgres' ? adapter.query(sql, parameters) : adapter.query(sql, ...parameters);
@@ -119,8 +135,18 @@ function sqlBackend(adapter: AdapterLike & { query: NonNullable<AdapterLike['que
     async delete(key) {
       await adapter.delete(key);
     },
-    async deleteIfUnchanged(key, raw) {
-      await run(compareAndDelete, [key, raw]);
+    async setMany(rows) {
+      await run(
+        upsert(rows.length),
+        rows.flatMap((row) => [row.key, row.raw]),
+      );
+    },
+    async deleteIfUnchanged(rows) {
+      if (rows.length === 0) return;
+      await run(
+        compareAndDelete(rows.length),
+        rows.flatMap((row) => [row.key, row.raw]),
+      );
     },
   };
 }
@@ -147,10 +173,14 @@ function iteratorBackend(adapter: AdapterLike & { iterator: NonNullable<AdapterL
     async delete(key) {
       await adapter.delete(key);
     },
-    async deleteIfUnchanged(key, raw) {
+    async setMany(rows) {
+      // In order: a change token must not land before the record it announces.
+      for (const row of rows) await adapter.set(row.key, row.raw, row.ttlMs);
+    },
+    async deleteIfUnchanged(rows) {
       // No compare-and-delete here: a row rewritten between the read and this delete is lost until
-      // its owner's next refresh (within one interval). Redis expires rows itself, so it never gets here.
-      if ((await adapter.get(key)) === raw) await adapter.delete(key);
+      // its owner's next refresh (within one interval). Redis expires rows itself, so it rarely gets here.
+      for (const { key, raw } of rows) if ((await adapter.get(key)) === raw) await adapter.delete(key);
     },
   };
 }

@@ -29,7 +29,7 @@ export interface KeyvStoreOptions {
 export interface KeyvStore extends RegistryStore {
   /** The backend kind: `map`, `sqlite`, `postgres`, `mysql`, `redis`, or the adapter's dialect. */
   readonly backend: string;
-  /** Rows deleted so far because they had expired. */
+  /** Expired rows deleted so far (a row its owner rewrote meanwhile is left alone, but counted). */
   readonly sweptRows: number;
   changeCount(namespace: string, service?: string): Promise<number>;
 }
@@ -113,10 +113,17 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
     return { records, expired };
   }
 
+  // Rows this process is deleting now: concurrent listings of one service do not delete them twice.
+  const sweeping = new Set<string>();
   async function sweep(expired: readonly RawRow[]) {
-    for (const row of expired.slice(0, sweepLimit)) {
-      await backend.deleteIfUnchanged(row.key, row.raw);
-      swept += 1;
+    const batch = expired.filter((row) => !sweeping.has(row.key)).slice(0, sweepLimit);
+    if (batch.length === 0) return;
+    for (const row of batch) sweeping.add(row.key);
+    try {
+      await backend.deleteIfUnchanged(batch);
+      swept += batch.length;
+    } finally {
+      for (const row of batch) sweeping.delete(row.key);
     }
   }
 
@@ -127,15 +134,18 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
     return records;
   }
 
-  async function touchChanges(namespace: string, service: string) {
+  /**
+   * The rows that announce a change of `service`: a fresh random token per change, not an increment.
+   * Keyv has no atomic increment, and two writers adding one to the same value would lose a move (and
+   * a late writer could bring back a value a reader has seen); a token written with or after the
+   * record always differs from what a reader saw before.
+   */
+  async function changeRows(namespace: string, service: string): Promise<RawRow[]> {
     const token = () => Math.floor(Math.random() * TOKEN_RANGE);
-    // A fresh random token per change, not an increment: Keyv has no atomic increment, and two writers
-    // adding one to the same read value would lose a move; a token written after the record always
-    // differs from what a reader saw before it.
-    await Promise.all([
-      backend.set(changesKey(namespace, service), await keyv.serializeData({ value: token() }), undefined),
-      backend.set(changesKey(namespace), await keyv.serializeData({ value: token() }), undefined),
-    ]);
+    return [
+      { key: changesKey(namespace, service), raw: await keyv.serializeData({ value: token() }) },
+      { key: changesKey(namespace), raw: await keyv.serializeData({ value: token() }) },
+    ];
   }
 
   return {
@@ -155,9 +165,9 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
       const changed = putOptions?.changed !== false;
       await guard.run('put', async () => {
         const raw = await keyv.serializeData({ value, expires: Date.now() + ttlMs });
-        await backend.set(rowKey(ref), raw, Math.ceil(ttlMs));
-        if (!changed) return;
-        await touchChanges(ref.namespace, ref.service);
+        if (!changed) return backend.set(rowKey(ref), raw, Math.ceil(ttlMs));
+        const record = { key: rowKey(ref), raw, ttlMs: Math.ceil(ttlMs) };
+        await backend.setMany([record, ...(await changeRows(ref.namespace, ref.service))]);
         // A new or changed registration also clears its service's dead rows, so a table stays bounded
         // under churn even where nobody lists; routine refreshes stay one write.
         await listRows(ref.namespace, ref.service);
@@ -167,7 +177,7 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
       assertOpen('delete');
       await guard.run('delete', async () => {
         await backend.delete(rowKey(ref));
-        await touchChanges(ref.namespace, ref.service);
+        await backend.setMany(await changeRows(ref.namespace, ref.service));
       });
     },
     async list(namespace: string, service?: string) {
