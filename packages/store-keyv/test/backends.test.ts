@@ -5,7 +5,8 @@ import { runRegistryScenarios, runStoreConformance } from '@service-registry/tes
 import Keyv from 'keyv';
 import { afterAll } from 'vitest';
 import { keyvStore } from '../src/index.js';
-import { dropSchema, mysql, postgres, postgresKeyv, randomName, skipped } from './support.js';
+import { mysql, postgres } from './found.js';
+import { dropSchema, postgresKeyv, randomName, skipped } from './support.js';
 
 // The same suites on the server backends: PostgreSQL, Redis and MySQL (MariaDB), each in a schema,
 // Keyv namespace or table of its own, dropped after.
