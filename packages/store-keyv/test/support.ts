@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import KeyvPostgres from '@keyv/postgres';
 import KeyvSqlite from '@keyv/sqlite';
-import { type FoundPostgres, findPostgres } from '@service-registry/redis-testing';
 import Keyv from 'keyv';
 import { describe, it } from 'vitest';
 
