@@ -111,6 +111,8 @@ function sqlBackend(adapter: AdapterLike & { query: NonNullable<AdapterLike['que
     );
     return `DELETE FROM ${table} WHERE (key, value) IN (${dialect === 'postgres' ? '' : 'VALUES '}${pairs.join(', ')})`;
   };
+  const remove =
+    dialect === 'postgres' ? `DELETE FROM ${table} WHERE key = $1` : `DELETE FROM ${table} WHERE key = ?`;
   // The adapter's own upsert, for several rows in one statement (one transaction, one fsync).
   const upsert = (count: number) => {
     const pairs = Array.from({ length: count }, (_, index) =>
@@ -133,7 +135,8 @@ function sqlBackend(adapter: AdapterLike & { query: NonNullable<AdapterLike['que
       await adapter.set(key, raw, ttlMs);
     },
     async delete(key) {
-      await adapter.delete(key);
+      // The adapter's delete is a SELECT and then a DELETE: one statement does.
+      await run(remove, [key]);
     },
     async setMany(rows) {
       await run(

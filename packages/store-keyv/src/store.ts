@@ -113,6 +113,8 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
     return { records, expired };
   }
 
+  // When a registration last swept its service, per `<namespace>:<service>`.
+  const lastSweepAt = new Map<string, number>();
   // Rows this process is deleting now: concurrent listings of one service do not delete them twice.
   const sweeping = new Set<string>();
   async function sweep(expired: readonly RawRow[]) {
@@ -169,7 +171,12 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
         const record = { key: rowKey(ref), raw, ttlMs: Math.ceil(ttlMs) };
         await backend.setMany([record, ...(await changeRows(ref.namespace, ref.service))]);
         // A new or changed registration also clears its service's dead rows, so a table stays bounded
-        // under churn even where nobody lists; routine refreshes stay one write.
+        // under churn even where nobody lists. At most once per service and ttl in this process (1,000
+        // registrations at start need not list the service 1,000 times); routine refreshes never do.
+        const service = `${ref.namespace}:${ref.service}`;
+        const now = Date.now();
+        if (now - (lastSweepAt.get(service) ?? Number.NEGATIVE_INFINITY) < ttlMs) return;
+        lastSweepAt.set(service, now);
         await listRows(ref.namespace, ref.service);
       });
     },

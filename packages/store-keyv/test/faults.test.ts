@@ -29,7 +29,7 @@ if (postgres) {
     it('fails as store-unavailable within the timeout, never crashes, and heals within one interval', async () => {
       const proxy = await startProxy(upstream.hostname, Number(upstream.port || 5432));
       cleanup.push(() => proxy.stop());
-      const through = new URL(postgres.url);
+      const through = new URL(upstream.toString());
       through.hostname = '127.0.0.1';
       through.port = String(proxy.port);
       const keyv = postgresKeyv(through.toString(), schema);
