@@ -73,13 +73,11 @@ async function measure(label: string, keyv: Keyv) {
   // Another service of the same size in the same table: a listing by prefix must not pay for it.
   for (let start = 0; start < INSTANCES; start += 50) {
     await Promise.all(
-      ids
-        .slice(start, start + 50)
-        .map((id) =>
-          store.put({ namespace: NAMESPACE, service: 'other', instanceId: id }, 'x'.repeat(400), 600_000, {
-            changed: false,
-          }),
-        ),
+      ids.slice(start, start + 50).map((id) =>
+        store.put({ namespace: NAMESPACE, service: 'other', instanceId: id }, 'x'.repeat(400), 600_000, {
+          changed: false,
+        }),
+      ),
     );
   }
   const reader = make();
