@@ -53,6 +53,9 @@ async function measure(label: string, keyv: Keyv) {
       secret: SECRET,
       publicUrl: 'https://bench.example.com',
       namespace: NAMESPACE,
+      // Long enough that no record expires while a loaded machine seeds the other 999.
+      ttl: 3600,
+      interval: 600,
     });
   const ids = Array.from({ length: INSTANCES }, (_, index) => `i-${String(index).padStart(4, '0')}`);
   const registries: ServiceRegistry[] = [];
@@ -81,6 +84,8 @@ async function measure(label: string, keyv: Keyv) {
     );
   }
   const reader = make();
+  const seen = (await reader.find('orders')).instances.length;
+  if (seen !== INSTANCES) throw new Error(`${label}: found ${seen} of ${INSTANCES} instances`);
   const keys = ids.map((id) => `registry:${NAMESPACE}:orders:${id}`);
   const raw = await median(() => counted.adapter.getMany(keys));
   const list = await median(() => store.list(NAMESPACE, 'orders'));
