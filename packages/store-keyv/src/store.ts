@@ -88,7 +88,6 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
     const expired: RawRow[] = [];
     const skip = keyvPrefix.length + namespace.length + 1;
     for (const row of rows) {
-      if (!row.key.startsWith(`${keyvPrefix}${namespace}:`)) continue;
       const rest = row.key.slice(skip);
       const parts = rest.split(':');
       let data: Awaited<ReturnType<KeyvLike['deserializeData']>>;
@@ -131,7 +130,9 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
 
   async function listRows(namespace: string, service: string | undefined) {
     const prefix = `${keyvPrefix}${namespace}:${service === undefined ? '' : `${service}:`}`;
-    const { records, expired } = await decode(await backend.rows(prefix), namespace, Date.now());
+    // SQLite's and MySQL's LIKE ignore ASCII case: `Orders:` rows come back for `orders:`.
+    const rows = (await backend.rows(prefix)).filter((row) => row.key.startsWith(prefix));
+    const { records, expired } = await decode(rows, namespace, Date.now());
     await sweep(expired);
     return records;
   }

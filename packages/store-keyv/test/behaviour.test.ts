@@ -150,6 +150,9 @@ describe('listing on SQLite, whatever the table holds', () => {
     const foreign = new Keyv({ store: adapter, namespace: 'sessions' });
     for (let index = 0; index < 20; index += 1) await foreign.set(`mix:api:s-${index}`, { user: index });
     await store.put({ namespace: 'mixed', service: 'api', instanceId: 'other' }, 'y', 60_000);
+    // SQLite's LIKE ignores case: a service `API` and a namespace `MIX` must not join `api` of `mix`.
+    await store.put({ namespace: 'mix', service: 'API', instanceId: 'upper' }, 'z', 60_000);
+    await store.put({ namespace: 'MIX', service: 'api', instanceId: 'upper' }, 'z', 60_000);
     // ...and garbage written by hand.
     await adapter.set('registry:mix:api:garbage-1', 'not json at all');
     await adapter.set(
@@ -173,7 +176,9 @@ describe('listing on SQLite, whatever the table holds', () => {
       { n: number },
     ];
     expect(count[0].n).toBe(20);
-    expect((await registry.find()).instances).toHaveLength(30);
+    const everything = await registry.find();
+    expect(everything.instances).toHaveLength(30);
+    expect(everything.rejected).toBe(4); // the three above and `API:upper`, whose value is no record
     await keyv.disconnect();
   });
 
