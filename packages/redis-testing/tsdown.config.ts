@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   fixedExtension: false,
+  // Loaded lazily, only when a Docker engine may answer; a dev dependency, never bundled.
+  deps: { neverBundle: ['testcontainers', /^@testcontainers\//] },
 });

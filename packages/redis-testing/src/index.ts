@@ -9,6 +9,8 @@ export {
 } from './apicrud-format.js';
 export type { RedisCluster, RedisClusterOptions } from './cluster.js';
 export { startRedisCluster } from './cluster.js';
+export type { FindPostgresOptions, FoundPostgres } from './find-postgres.js';
+export { findPostgres } from './find-postgres.js';
 export type { FindRedisOptions, FoundRedis } from './find-redis.js';
 export { findRedis } from './find-redis.js';
 export { deleteNamespace, escapeGlob, randomNamespace } from './namespace.js';

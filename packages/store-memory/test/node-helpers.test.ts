@@ -11,7 +11,7 @@ async function signalChild(
   file: string,
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; output: string }> {
-  const process_ = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
+  const process_ = spawn(process.execPath, ['--conditions=@service-registry/source', '--import', 'tsx', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -18,7 +18,7 @@ interface ChildHandle {
 }
 
 function start(role: 'writer' | 'reader', shiftMs: number, url: string, namespace: string): ChildHandle {
-  const spawned = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', child], {
+  const spawned = spawn(process.execPath, ['--conditions=@service-registry/source', '--import', 'tsx', child], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ROLE: role, SHIFT_MS: String(shiftMs), REDIS_URL: url, NAMESPACE: namespace },
   });
