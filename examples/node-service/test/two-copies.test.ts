@@ -105,9 +105,13 @@ describe('examples/node-service without a reachable Redis', () => {
     const port = await freePort();
     const copy = await startCopy(port, 'lonely', 'thing', `redis://127.0.0.1:${closed}`);
     try {
-      expect(copy.output).toMatch(
-        /NOT registered yet \(put failed: redis unreachable: connection to 127\.0\.0\.1:\d+ refused/,
-      );
+      // stderr and stdout arrive in either order: wait for the warning rather than assume it came first.
+      const warning =
+        /NOT registered yet \(put failed: redis unreachable: connection to 127\.0\.0\.1:\d+ refused/;
+      for (const started = Date.now(); !warning.test(copy.output) && Date.now() - started < 10_000; ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(copy.output).toMatch(warning);
       expect(copy.output).not.toMatch(/registered in /);
       expect((await fetch(`http://127.0.0.1:${port}/livez`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);

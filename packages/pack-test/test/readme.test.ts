@@ -73,7 +73,13 @@ describe('README code blocks', () => {
   it('the running ones type-check', async () => {
     await writeFile(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ extends: '../tsconfig.json', include: ['*.ts'], compilerOptions: { noEmit: true } }),
+      // Against the built declarations (no source condition), as a user's editor sees them; checking
+      // the workspace sources again here would double the time for nothing.
+      JSON.stringify({
+        extends: '../tsconfig.json',
+        include: ['*.ts'],
+        compilerOptions: { noEmit: true, customConditions: [] },
+      }),
     );
     await sh(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { cwd: here, timeoutMs: 90_000 });
   }, 100_000);

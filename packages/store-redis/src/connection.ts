@@ -98,7 +98,7 @@ function parseDb(text: string, url: string): number {
  * a client that quietly connects somewhere else (ioredis treats `not-a-url` as a host name, and
  * `http://` as Redis). A database number the server lacks is only known at connect: see `verifyDb`.
  */
-export function parseRedisUrl(url: unknown): ConnectionTarget {
+export function parseRedisUrl(url: unknown, dbOption?: number): ConnectionTarget {
   if (typeof url !== 'string' || url.trim() === '') {
     throw invalid(
       url === undefined
@@ -106,7 +106,7 @@ export function parseRedisUrl(url: unknown): ConnectionTarget {
         : `url must be a non-empty string such as redis://127.0.0.1:6379/0, got ${url === '' ? 'an empty string' : typeof url}`,
     );
   }
-  if (url.startsWith('/')) return { where: url, db: 0 }; // a Unix socket path, as ioredis accepts it
+  if (url.startsWith('/')) return { where: url, db: dbOption ?? 0 }; // a Unix socket path, as ioredis accepts it
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -124,7 +124,9 @@ export function parseRedisUrl(url: unknown): ConnectionTarget {
   }
   if (parsed.hostname === '') throw invalid(`${redact(parsed)} names no host: redis://host:port`);
   const path = parsed.pathname.replace(/^\//, '');
-  const db = path === '' ? 0 : parseDb(path, redact(parsed));
+  // A `db` option wins over the URL's, as in ioredis.
+  const db = dbOption ?? (path === '' ? 0 : parseDb(path, redact(parsed)));
+  if (!Number.isInteger(db) || db < 0) throw invalid(`db must be an integer 0 or above, got ${String(db)}`);
   const port = parsed.port === '' ? '6379' : parsed.port;
   return { where: `${parsed.hostname}:${port}`, host: parsed.hostname.replace(/^\[|\]$/g, ''), db };
 }

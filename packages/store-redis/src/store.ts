@@ -78,7 +78,8 @@ export function redisStore(options: RedisStoreOptions) {
   if (options.client === undefined) {
     const { url, client: _none, ...connectionOptions } = options;
     // A URL that cannot be right, or no connection at all, is refused here (connection.ts).
-    const target = 'url' in options ? parseRedisUrl(url) : optionsTarget(connectionOptions);
+    const target =
+      'url' in options ? parseRedisUrl(url, connectionOptions.db) : optionsTarget(connectionOptions);
     client = openConnection(url, connectionOptions);
     connection = watchConnection(client, target, { ...ownedConnectionDefaults, ...connectionOptions }, true);
   } else {

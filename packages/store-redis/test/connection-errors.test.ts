@@ -128,6 +128,8 @@ describe('a server that cannot be used fails the first operation, naming where a
         /^list failed: redis unusable: database 99 does not exist on .+ \(ERR DB index is out of range\)$/,
       );
       expect((error.cause as Error).message).toMatch(/DB index is out of range/);
+      // The db option wins over the URL's, as in ioredis, and is checked the same way.
+      expect((await firstUse(redis.url, { db: 99 })).message).toMatch(/database 99 does not exist/);
     });
 
     it('a wrong password, and none where one is required: authentication failed', async () => {
