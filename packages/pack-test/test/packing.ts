@@ -12,6 +12,7 @@ export const repoRoot = new URL('../../../', import.meta.url).pathname;
 export const publishedPackages = {
   core: '@service-registry/core',
   'redis-layout': '@service-registry/redis-layout',
+  'store-keyv': '@service-registry/store-keyv',
   'store-memory': '@service-registry/store-memory',
   'store-redis': '@service-registry/store-redis',
   'store-upstash': '@service-registry/store-upstash',
