@@ -258,7 +258,7 @@ export class Registration {
   /** One tick of the loop: the health check, then the write (which must never reject here). */
   async #tick(): Promise<boolean> {
     await this.#runCheck();
-    return this.#write(this.#detectDuplicates).then(
+    return this.#write(this.#detectDuplicates, true).then(
       () => true,
       () => false,
     );
@@ -298,7 +298,12 @@ export class Registration {
   }
 
   /** Writes the full record with a fresh expiry. Chained, so writes never overlap; none after close. */
-  #write(verify = false): Promise<void> {
+  /**
+   * `verify`: read the key back (duplicates). `deadline`: the loop's refreshes give up at the time the
+   * record has left; explicit calls (`register`, `update`, `setStatus`) wait for the store's answer, so
+   * when they resolve the record is there.
+   */
+  #write(verify = false, deadline = false): Promise<void> {
     if (this.#closing) return Promise.reject(new RegistryError('invalid-state', 'this registry is closed'));
     const run = async () => {
       await this.#straggler;
@@ -324,7 +329,7 @@ export class Registration {
         value = await this.#encode({ ...instance, expiresAt }, ref);
         if (verify && get) readBack = get(ref);
         readBack?.catch(() => {});
-        await this.#putWithDeadline(ref, value, expiresAt, content);
+        await this.#putWithDeadline(ref, value, expiresAt, content, deadline);
       } catch (error) {
         this.#writtenContent = undefined;
         this.#health.failed(error);
@@ -341,11 +346,18 @@ export class Registration {
   }
 
   /** One put with its deadline; the next write waits for it (`#straggler`), so puts never overlap. */
-  async #putWithDeadline(ref: RecordRef, value: string, expiresAt: number, content: string): Promise<void> {
+  async #putWithDeadline(
+    ref: RecordRef,
+    value: string,
+    expiresAt: number,
+    content: string,
+    deadline: boolean,
+  ): Promise<void> {
     const { clock, ttlMs } = this.#options;
     const liveForMs = this.#lastExpiresAt === null ? 0 : this.#lastExpiresAt - this.#time.now();
     const put = this.#store.put(ref, value, ttlMs, { changed: this.#writtenContent !== content });
     this.#straggler = put.catch(() => {});
+    if (!deadline) return put;
     await withDeadline(put, writeDeadlineMs(liveForMs, ttlMs), clock, this.#store.name, () =>
       this.#landed(value, content, expiresAt),
     );
