@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createDiscovery, RegistryError } from '@service-registry/core';
-import { createDiscoveryHandler } from '@service-registry/http';
-import { serve } from '@service-registry/http/node';
+import { RegistryError } from '@service-registry/core';
 import type { Command } from 'commander';
 import type { Connection } from './connect.js';
 import { EXIT } from './exit.js';
@@ -76,6 +74,12 @@ export class DashboardCommand {
       throw new RegistryError('invalid-argument', `--port must be 0 to 65535, got ${flags.port}`);
     }
     const token = await readToken(flags, this.#context.env);
+    // Loaded here: the other commands start faster without the view and the HTTP handler.
+    const [{ createDiscovery }, { createDiscoveryHandler }, { serve }] = await Promise.all([
+      import('@service-registry/core'),
+      import('@service-registry/http'),
+      import('@service-registry/http/node'),
+    ]);
     const connection = await this.#open();
     const services = flags.services
       ?.split(',')
