@@ -20,6 +20,8 @@ export { isRegistryError, RegistryError } from './errors.js';
 export type { RegisterOptions, RegistryOptions } from './options.js';
 export type { FindResult, UrlConflict } from './read/directory.js';
 export { buildUrlMap } from './read/directory.js';
+export { createDiscovery } from './read/view.js';
+export type { CreateDiscoveryOptions, DiscoveryOptions } from './read/view-options.js';
 export type {
   DiscoveryEvents,
   DiscoverySnapshot,
@@ -43,7 +45,9 @@ export type {
   PutOptions,
   RecordRef,
   RegistryStore,
+  ServiceProbe,
   StoreCapabilities,
   StoredRecord,
+  StoreWatchOptions,
 } from './store.js';
 export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';

@@ -1,6 +1,6 @@
 import { RegistryError } from './errors.js';
 import { Emitter } from './events.js';
-import { guardStore } from './guarded-store.js';
+import { type GuardedStore, guardStore } from './guarded-store.js';
 import {
   type RegisterOptions,
   type RegistryOptions,
@@ -9,6 +9,9 @@ import {
 } from './options.js';
 import type { FindResult } from './read/directory.js';
 import { assertFunction, FleetReader, type ReadEvents } from './read/fleet-reader.js';
+import { Discovery } from './read/view.js';
+import { type DiscoveryOptions, resolveDiscoveryOptions } from './read/view-options.js';
+import type { DiscoveryView } from './read/view-types.js';
 import type { WatchOptions } from './read/watch.js';
 import type { Instance, InstanceStatus } from './record.js';
 import { readArgument } from './validate.js';
@@ -33,6 +36,8 @@ export class ServiceRegistry {
   readonly #events: Emitter<RegistryEvents>;
   readonly #registration: Registration;
   readonly #reader: FleetReader;
+  readonly #store: GuardedStore;
+  readonly #views = new Set<DiscoveryView>();
   #closed = false;
 
   constructor(options: RegistryOptions) {
@@ -42,6 +47,7 @@ export class ServiceRegistry {
     this.#events = new Emitter((error) =>
       logger.error('registry event listener threw', { error: String(error) }),
     );
+    this.#store = store;
     this.#registration = new Registration(this.#options, store, this.#events);
     this.#reader = new FleetReader(this.#options, store, this.#events);
   }
@@ -100,6 +106,22 @@ export class ServiceRegistry {
     return this.#reader.watch(onChange, options);
   }
 
+  /**
+   * A live, cached view of the fleet (`services`, default all) with synchronous reads and `pick`. It
+   * uses this registry's store, codec and namespace; `close()` of the registry closes it too.
+   */
+  discovery(options?: DiscoveryOptions): DiscoveryView {
+    this.#assertOpen();
+    const view: DiscoveryView = new Discovery(
+      this.#options,
+      resolveDiscoveryOptions(options, this.#options),
+      this.#store,
+      () => this.#views.delete(view),
+    );
+    this.#views.add(view);
+    return view;
+  }
+
   /** Whether this instance's record is being kept alive. */
   health(): RegistryHealth {
     return { ...this.#registration.health(), rejectedRecords: this.#reader.rejectedTotal };
@@ -120,7 +142,11 @@ export class ServiceRegistry {
     const keepRecord = readArgument('the close options', () => options?.deregister) === false;
     // Started first, so the loop stops before anything else awaits.
     const closing = this.#registration.close(keepRecord);
-    await Promise.allSettled([this.#reader.close(), closing]);
+    await Promise.allSettled([
+      this.#reader.close(),
+      ...[...this.#views].map((view) => view.close()),
+      closing,
+    ]);
     await closing;
     this.#closed = true;
   }

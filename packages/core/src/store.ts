@@ -47,6 +47,36 @@ export interface StoreCapabilities {
    * notices polls a few bytes and lists only when the counter moved. Default (absent) false.
    */
   readonly changeCount?: boolean;
+  /**
+   * The store answers `probe`: per service, how many records are live, the change counter, and which
+   * records expire soon, from its own index, without reading any value. Default (absent) false.
+   */
+  readonly probe?: boolean;
+}
+
+/** What `probe` answers about one service. */
+export interface ServiceProbe {
+  readonly service: string;
+  /** Live records of the service now. */
+  readonly count: number;
+  /** The service's change counter, as `changeCount(namespace, service)` would answer. */
+  readonly changes: number;
+  /**
+   * Records that expire within the probe's horizon, soonest first, with milliseconds left by the
+   * store's own clock (relative, so the reader's clock skew does not matter). Every other live record
+   * expires after the horizon.
+   */
+  readonly expiring: readonly { readonly instanceId: string; readonly expiresInMs: number }[];
+}
+
+/** Options of `watch`. */
+export interface StoreWatchOptions {
+  /**
+   * Only notices of these services are wanted: a store that can subscribe per service does so, so a
+   * join costs nothing for readers of other services. A store that cannot filters nothing (the
+   * caller filters). Default every service of the namespace.
+   */
+  readonly services?: readonly string[];
 }
 
 /**
@@ -67,7 +97,11 @@ export interface RegistryStore {
    * Calls `onChange(service)` when a record of the namespace is written or deleted.
    * Resolves to a function that stops watching. Present only when `capabilities.watch`.
    */
-  watch?(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>>;
+  watch?(
+    namespace: string,
+    onChange: (service: string) => void,
+    options?: StoreWatchOptions,
+  ): Promise<() => Promise<void>>;
   /**
    * A number that moves whenever a record of `service` (or, without `service`, of any service of the
    * namespace) is written with changed content (`PutOptions.changed` not false) or deleted. Routine
@@ -75,6 +109,12 @@ export interface RegistryStore {
    * it. One cheap round trip. Present only when `capabilities.changeCount`.
    */
   changeCount?(namespace: string, service?: string): Promise<number>;
+  /**
+   * Per service (in the order given): live count, change counter, and the records expiring within
+   * `horizonMs`. Reads a few dozen bytes per service whatever its size when nothing is about to
+   * expire. One round trip. Present only when `capabilities.probe`.
+   */
+  probe?(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]>;
   /**
    * A view of the same store (same connection, same `close`) that reads and writes `layout`, with its
    * own honest capabilities. Present when `capabilities.layouts` lists more than one layout.

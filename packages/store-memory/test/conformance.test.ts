@@ -6,7 +6,14 @@ const manualClock = { now: () => now };
 
 runStoreConformance('memory (manual clock)', {
   createStore: () => memoryStore({ clock: manualClock }),
-  capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
+  capabilities: {
+    watch: true,
+    nativeExpiry: true,
+    layout: 'native',
+    layouts: ['native', 'apicrud'],
+    changeCount: true,
+    probe: true,
+  },
   advanceTime: async (ms) => {
     now += ms;
   },
@@ -14,7 +21,14 @@ runStoreConformance('memory (manual clock)', {
 
 runStoreConformance('memory (system clock)', {
   createStore: () => memoryStore(),
-  capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
+  capabilities: {
+    watch: true,
+    nativeExpiry: true,
+    layout: 'native',
+    layouts: ['native', 'apicrud'],
+    changeCount: true,
+    probe: true,
+  },
 });
 
 runRegistryScenarios('memory', { createStore: () => memoryStore() });
