@@ -24,7 +24,12 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
       ttl: 20,
       interval: 5,
     });
-    await registry.register(endpoints, { serviceName: service, instanceId: id, port: 8080, ipv4: '10.1.0.1' });
+    await registry.register(endpoints, {
+      serviceName: service,
+      instanceId: id,
+      port: 8080,
+      ipv4: '10.1.0.1',
+    });
     registries.push(registry);
     return registry;
   };
@@ -49,11 +54,18 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
   it('ls prints a table with expires-in, --json the instances, --status filters', async () => {
     const table = await runCli(['ls'], env);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^service\s+instance\s+address\s+public url\s+status\s+endpoints\s+expires in/);
-    expect(table.stdout).toMatch(/orders\s+orders-2\s+10\.1\.0\.1:8080\s+https:\/\/orders\.example\.com\s+up\s+order\s+\d+\.\d s/);
+    expect(table.stdout).toMatch(
+      /^service\s+instance\s+address\s+public url\s+status\s+endpoints\s+expires in/,
+    );
+    expect(table.stdout).toMatch(
+      /orders\s+orders-2\s+10\.1\.0\.1:8080\s+https:\/\/orders\.example\.com\s+up\s+order\s+\d+\.\d s/,
+    );
     expect(table.stderr).toContain('1 record(s) skipped');
     const listed = await runCli(['ls', 'orders', '--json'], env);
-    expect(JSON.parse(listed.stdout).map((instance: { id: string }) => instance.id)).toEqual(['orders-1', 'orders-2']);
+    expect(JSON.parse(listed.stdout).map((instance: { id: string }) => instance.id)).toEqual([
+      'orders-1',
+      'orders-2',
+    ]);
     const none = await runCli(['ls', '--status', 'draining', '--json'], env);
     expect(JSON.parse(none.stdout)).toEqual([]);
   });
@@ -88,7 +100,9 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
   it('rejected lists the record of another secret with the reason', async () => {
     const result = await runCli(['rejected', '--json'], env);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual([{ key: `${namespace}:stray:stray-1`, reason: expect.stringMatching(/key/) }]);
+    expect(JSON.parse(result.stdout)).toEqual([
+      { key: `${namespace}:stray:stray-1`, reason: expect.stringMatching(/key/) },
+    ]);
   });
 
   it('watch prints present, then added, updated and removed, one line each; SIGTERM ends it with 0', async () => {
@@ -118,7 +132,12 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
   it('purge asks (exit 5 without a terminal or --yes), then deletes every key of the namespace', async () => {
     const other = randomNamespace('cli-purge');
     const envOther = { ...env, REGISTRY_NAMESPACE: other };
-    const registry = new ServiceRegistry({ store: redisStore({ client }), secret: SECRET, namespace: other, publicUrl: 'https://x.example.com' });
+    const registry = new ServiceRegistry({
+      store: redisStore({ client }),
+      secret: SECRET,
+      namespace: other,
+      publicUrl: 'https://x.example.com',
+    });
     await registry.register(['thing'], { serviceName: 'things', instanceId: 'things-1', port: 80 });
     await registry.close({ deregister: false });
     const declined = await runCli(['purge'], envOther);
@@ -131,7 +150,9 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
     expect(JSON.parse((await runCli(['ls', '--json'], env)).stdout).length).toBeGreaterThan(0);
   });
 
-  it('exit codes: 2 for usage and configuration, 4 when the store is unreachable; help ends with an example', { timeout: 120_000 }, async () => {
+  it('exit codes: 2 for usage and configuration, 4 when the store is unreachable; help ends with an example', {
+    timeout: 120_000,
+  }, async () => {
     const noSecret = await runCli(['ls'], cleanEnv({ REDIS_URL: url }));
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toContain('REGISTRY_SECRET');
@@ -139,7 +160,16 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
     expect((await runCli(['ls', 'bad:name'], env)).code).toBe(2);
     const unreachable = await runCli(['--redis', 'redis://127.0.0.1:1', 'ls'], env);
     expect(unreachable.code).toBe(4);
-    for (const command of ['ls', 'url-map', 'watch', 'inspect', 'rejected', 'deregister', 'purge', 'dashboard']) {
+    for (const command of [
+      'ls',
+      'url-map',
+      'watch',
+      'inspect',
+      'rejected',
+      'deregister',
+      'purge',
+      'dashboard',
+    ]) {
       const help = await runCli([command, '--help'], env);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toContain('Example:');
@@ -147,13 +177,26 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
   });
 
   it('--mode apicrud reads the apicrud layout and codec', async () => {
-    const registry = new ServiceRegistry({ store: redisStore({ client }), secret: SECRET, namespace, mode: 'apicrud', publicUrl: 'https://py.example.com' });
+    const registry = new ServiceRegistry({
+      store: redisStore({ client }),
+      secret: SECRET,
+      namespace,
+      mode: 'apicrud',
+      publicUrl: 'https://py.example.com',
+    });
     await registry.register(['legacy'], { serviceName: 'pyservice', instanceId: 'py-1', port: 8000 });
     try {
       const listed = JSON.parse((await runCli(['--mode', 'apicrud', 'ls', '--json'], env)).stdout);
       expect(listed.map((instance: { id: string }) => instance.id)).toEqual(['py-1']);
-      const report = JSON.parse((await runCli(['--mode', 'apicrud', 'inspect', 'pyservice', 'py-1', '--json'], env)).stdout);
-      expect(report).toMatchObject({ key: `${namespace}:pyservice:py-1`, codec: 'apicrud (AES-CBC)', keyId: null, error: null });
+      const report = JSON.parse(
+        (await runCli(['--mode', 'apicrud', 'inspect', 'pyservice', 'py-1', '--json'], env)).stdout,
+      );
+      expect(report).toMatchObject({
+        key: `${namespace}:pyservice:py-1`,
+        codec: 'apicrud (AES-CBC)',
+        keyId: null,
+        error: null,
+      });
     } finally {
       await registry.close();
     }

@@ -23,7 +23,11 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Child
 }
 
 /** Runs the CLI to its end. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<CliResult> {
   const child = spawnCli(args, env);
   let stdout = '';
   let stderr = '';
@@ -43,7 +47,10 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutM
 }
 
 /** Collects a running child's stdout and waits for a line matching `pattern`. */
-export function lines(child: ChildProcess): { text: () => string; waitFor: (pattern: RegExp, ms?: number) => Promise<string> } {
+export function lines(child: ChildProcess): {
+  text: () => string;
+  waitFor: (pattern: RegExp, ms?: number) => Promise<string>;
+} {
   let text = '';
   const waiters = new Set<() => void>();
   child.stdout?.on('data', (chunk: Buffer) => {
