@@ -17,6 +17,9 @@ const confirm = process.stdin.isTTY
     }
   : undefined;
 
+// Timers of core are unref'd; `watch` and `dashboard` on the memory store would otherwise let the
+// process end while they wait for a signal.
+const keepAlive = setInterval(() => {}, 60_000);
 const code = await run(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
@@ -24,6 +27,7 @@ const code = await run(process.argv.slice(2), {
   confirm,
   stopSignal,
 });
+clearInterval(keepAlive);
 process.exitCode = code;
 // Connections and timers are closed by now; exit even if a library left a handle open.
 process.stdout.write('', () => process.exit(code));
