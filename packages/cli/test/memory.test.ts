@@ -17,18 +17,29 @@ describe('every command against the memory store (the demo fleet)', () => {
       'media-2',
     ]);
     const table = await runCli(['--memory', 'ls', 'media'], env);
-    expect(table.stdout.split('\n')[2]).toMatch(/^media\s+media-1\s+10\.0\.1\.1:8085\s+https:\/\/media\.example\.com\s+up\s+file,picture,metric\s+1\d\.\d s$/);
+    expect(table.stdout.split('\n')[2]).toMatch(
+      /^media\s+media-1\s+10\.0\.1\.1:8085\s+https:\/\/media\.example\.com\s+up\s+file,picture,metric\s+1\d\.\d s$/,
+    );
     const map = JSON.parse((await runCli(['--memory', 'url-map', '--json'], env)).stdout);
     expect(map.urlMap.invoice).toBe('https://billing.example.com');
     const rejected = await runCli(['--memory', 'rejected'], env);
     expect(rejected.stdout).toMatch(/reg:legacy:legacy-1\s+.*key/);
-    const inspected = JSON.parse((await runCli(['--memory', 'inspect', 'billing', 'billing-2', '--json'], env)).stdout);
-    expect(inspected).toMatchObject({ key: 'reg:billing:billing-2', codec: 'gcm (g1)', storeTtlMs: null, error: null });
+    const inspected = JSON.parse(
+      (await runCli(['--memory', 'inspect', 'billing', 'billing-2', '--json'], env)).stdout,
+    );
+    expect(inspected).toMatchObject({
+      key: 'reg:billing:billing-2',
+      codec: 'gcm (g1)',
+      storeTtlMs: null,
+      error: null,
+    });
     expect((await runCli(['--memory', 'inspect', 'billing', 'nope'], env)).code).toBe(3);
   });
 
   it('deregister and purge', async () => {
-    expect((await runCli(['--memory', 'deregister', 'media', 'media-1'], env)).stdout).toBe('deregistered media/media-1\n');
+    expect((await runCli(['--memory', 'deregister', 'media', 'media-1'], env)).stdout).toBe(
+      'deregistered media/media-1\n',
+    );
     expect((await runCli(['--memory', 'deregister', 'media', 'nope'], env)).code).toBe(3);
     expect((await runCli(['--memory', 'purge'], env)).code).toBe(5);
     const purged = await runCli(['--memory', 'purge', '--yes'], env);
@@ -48,9 +59,15 @@ describe('every command against the memory store (the demo fleet)', () => {
     const output = lines(dashboard);
     const printed = await output.waitFor(/^dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=/);
     const [, origin, token] = /^dashboard: (http:\/\/[^/]+)\/#token=(.+)$/.exec(printed) as string[];
-    const services = await fetch(`${origin}/v1/services`, { headers: { authorization: `Bearer ${decodeURIComponent(token as string)}` } });
+    const services = await fetch(`${origin}/v1/services`, {
+      headers: { authorization: `Bearer ${decodeURIComponent(token as string)}` },
+    });
     expect(services.status).toBe(200);
-    expect((await services.json()).services.map((service: { name: string }) => service.name)).toEqual(['account', 'billing', 'media']);
+    expect((await services.json()).services.map((service: { name: string }) => service.name)).toEqual([
+      'account',
+      'billing',
+      'media',
+    ]);
     expect((await fetch(`${origin}/v1/services`)).status).toBe(401);
     expect((await fetch(`${origin}/`)).headers.get('content-type')).toMatch(/^text\/html/);
     dashboard.kill('SIGTERM');

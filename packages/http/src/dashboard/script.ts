@@ -2,6 +2,7 @@
  * The dashboard's script, plain browser JavaScript. It follows `/v1/events` through `fetch` (not
  * `EventSource`, which cannot send the bearer token) and, after any event, reads `/v1/snapshot` again
  * (the view answers from memory); ttls and staleness count down every second on the server's clock.
+ * A ttl shows the expiry of the record as the view last read it.
  * Every value reaches the page through `textContent`, never as HTML.
  */
 export const DASHBOARD_SCRIPT = String.raw`
@@ -14,6 +15,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var clockOffset = 0;
   var refetchTimer = null;
   var streamAbort = null;
+  var lastDueReload = 0;
   var STATUSES = ['up', 'starting', 'draining', 'down'];
 
   var fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -125,11 +127,16 @@ export const DASHBOARD_SCRIPT = String.raw`
   function tick() {
     if (!snapshot) return;
     var at = now();
+    var due = false;
     Array.prototype.forEach.call(document.querySelectorAll('td[data-expires-at]'), function (cell) {
       var left = Number(cell.getAttribute('data-expires-at')) - at;
-      cell.textContent = left > 0 ? seconds(left) : 'expired';
-      cell.classList.toggle('expiring', left < 5000);
+      // The view drops an instance at its deadline; one still listed past the expiry it was read with
+      // has been refreshed since (the view learned it from a probe).
+      cell.textContent = left > 0 ? seconds(left) : 'refreshed';
+      cell.classList.toggle('muted', left <= 0);
+      if (left <= 0) due = true;
     });
+    if (due && at - lastDueReload > 5000) { lastDueReload = at; scheduleReload(); }
     var banner = $('stale-banner');
     banner.hidden = !snapshot.stale;
     if (snapshot.stale) {
