@@ -1,11 +1,8 @@
-import type { DiscoveryView, RegistryHealth } from '@service-registry/core';
+import type { DiscoveryView, ServiceRegistry } from '@service-registry/core';
 import { countByStatus } from './bodies.js';
 
 /** What `/metrics` reads from a registry of this process, when one is given. */
-export interface MetricsRegistry {
-  health(): RegistryHealth;
-  on(event: 'refresh-failed', listener: (payload: never) => void): () => void;
-}
+export type MetricsRegistry = Pick<ServiceRegistry, 'health' | 'on'>;
 
 /** Counts the registry's refresh failures from the moment the handler is made. */
 export function refreshFailureCounter(registry: MetricsRegistry | undefined): () => number {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createDiscovery, type DiscoveryView, gcmCodec, ServiceRegistry } from '@service-registry/core';
 import { type RedisServer, startRedisServer } from '@service-registry/redis-testing';
 import { redisStore } from '@service-registry/store-redis';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscoveryHandler } from '../src/index.js';
 import { type NodeServer, serve } from '../src/node/index.js';
@@ -15,6 +15,9 @@ const SECRET = 'dashboard-test-secret-012345';
 const TOKEN = 'dashboard-test-token-0123456';
 const NAMESPACE = 'dash';
 const executablePath = await chromiumPath();
+// Playwright's innerText (rendered text, cells apart), which biome takes for the DOM property.
+// biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator method, not the DOM's.
+const textOf = (locator: Locator) => locator.innerText();
 const screenshot = fileURLToPath(new URL('../.test-results/dashboard.png', import.meta.url));
 
 describe.skipIf(executablePath === undefined)(
@@ -99,14 +102,12 @@ describe.skipIf(executablePath === undefined)(
     it('lists the instances with status, address, public url, endpoints and a ttl; counts the rejected record', async () => {
       await row('orders/orders-1').waitFor();
       await expect.poll(() => page.locator('tr[data-instance]').count()).toBe(3);
-      const text = await row('orders/orders-1').innerText();
+      const text = await textOf(row('orders/orders-1'));
       expect(text).toMatch(
         /orders\s+orders-1\s+up\s+10\.2\.0\.7:8080\s+https:\/\/orders\.example\.com\s+order, cart\s+(\d\.\d s|refreshed)/,
       );
-      expect(await page.locator('#rejected-count').innerText()).toBe('1');
-      expect(await page.locator('tr[data-service="orders"]').innerText()).toMatch(
-        /orders\s+2\s+2\s+0\s+0\s+0/,
-      );
+      expect(await textOf(page.locator('#rejected-count'))).toBe('1');
+      expect(await textOf(page.locator('tr[data-service="orders"]'))).toMatch(/orders\s+2\s+2\s+0\s+0\s+0/);
       // The token left the address bar.
       expect(page.url()).not.toContain(TOKEN);
     });
@@ -115,7 +116,7 @@ describe.skipIf(executablePath === undefined)(
       await start('orders', 'orders-3', ['order'], 'https://orders-canary.example.com');
       await row('orders/orders-3').waitFor({ timeout: 10_000 });
       await page.locator('#conflicts:not([hidden])').waitFor({ timeout: 10_000 });
-      expect(await page.locator('#conflict-rows').innerText()).toContain('order');
+      expect(await textOf(page.locator('#conflict-rows'))).toContain('order');
     });
 
     it('shows a status change, and the filter box narrows the list', async () => {
@@ -142,7 +143,7 @@ describe.skipIf(executablePath === undefined)(
       await redis.stop();
       const banner = page.locator('#stale-banner:not([hidden])');
       await banner.waitFor({ timeout: 20_000 });
-      expect(await banner.innerText()).toMatch(/not answering/);
+      expect(await textOf(banner)).toMatch(/not answering/);
       await page.screenshot({ path: screenshot.replace(/\.png$/, '-stale.png'), fullPage: true });
       // The last known instances stay on the page.
       expect(await row('orders/orders-1').count()).toBe(1);

@@ -84,11 +84,12 @@ describe.skipIf(found === undefined)('the discovery handler on Node against a re
   });
 
   it('answers 401 with a challenge without the token or with a wrong one; JSON errors carry no stack', async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer wrong-token-0123456789' },
       { authorization: 'Basic abc' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const response = await get('/v1/services', headers);
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);

@@ -4,7 +4,7 @@ export function sseReader(body: ReadableStream<Uint8Array>) {
   const decoder = new TextDecoder();
   const events: { event: string; id: string | undefined; data: unknown }[] = [];
   let buffer = '';
-  let pumping: Promise<void> | undefined;
+  let pumping = false;
   const pump = async () => {
     for (;;) {
       const { done, value } = await reader.read();
@@ -28,7 +28,10 @@ export function sseReader(body: ReadableStream<Uint8Array>) {
   return {
     events,
     async waitFor(predicate: (event: { event: string; data: unknown }) => boolean, ms = 15_000) {
-      pumping ??= pump().catch(() => {});
+      if (!pumping) {
+        pumping = true;
+        pump().catch(() => {});
+      }
       const deadline = Date.now() + ms;
       for (;;) {
         const found = events.find(predicate);
