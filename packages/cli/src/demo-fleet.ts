@@ -6,19 +6,19 @@ export const DEMO_SECRET = 'service-registry-demo-secret';
 const FLEET = [
   {
     service: 'account',
-    endpoints: ['account', 'auth', 'metric'],
+    endpoints: ['account', 'auth'],
     publicUrl: 'https://account.example.com',
     port: 8080,
   },
   {
     service: 'media',
-    endpoints: ['file', 'picture', 'metric'],
+    endpoints: ['file', 'picture'],
     publicUrl: 'https://media.example.com',
     port: 8085,
   },
   {
     service: 'billing',
-    endpoints: ['invoice', 'payment', 'metric'],
+    endpoints: ['invoice', 'payment'],
     publicUrl: 'https://billing.example.com',
     port: 8090,
   },
@@ -57,7 +57,6 @@ export async function startDemoFleet(options: DemoFleetOptions): Promise<DemoFle
       baseUrl: '/api/v1',
       ttl,
       interval: ttl / 3,
-      conflictExempt: ['metric'],
     });
     const instanceId = `${service.service}-${index}`;
     await registry.register(service.endpoints, {

@@ -51,6 +51,10 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       ).hideHelp(),
     )
     .option('--memory', 'in-process memory store with a demo fleet')
+    .option(
+      '--demo',
+      'with --memory: the demo fleet changes every few seconds (statuses, a canary that crashes)',
+    )
     .option('--secret-file <path>', 'file holding the secret(s), one per line')
     .option('--namespace <name>', 'registry namespace (default: REGISTRY_NAMESPACE or reg)')
     .addOption(

@@ -18,7 +18,7 @@ describe('every command against the memory store (the demo fleet)', () => {
     ]);
     const table = await runCli(['--memory', 'ls', 'media'], env);
     expect(table.stdout.split('\n')[2]).toMatch(
-      /^media\s+media-1\s+10\.0\.1\.1:8085\s+https:\/\/media\.example\.com\s+up\s+file,picture,metric\s+1\d\.\d s$/,
+      /^media\s+media-1\s+10\.0\.1\.1:8085\s+https:\/\/media\.example\.com\s+up\s+file,picture\s+1\d\.\d s$/,
     );
     const map = JSON.parse((await runCli(['--memory', 'url-map', '--json'], env)).stdout);
     expect(map.urlMap.invoice).toBe('https://billing.example.com');
