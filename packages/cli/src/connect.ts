@@ -8,11 +8,7 @@ import {
   type RegistryStore,
   ServiceRegistry,
 } from '@service-registry/core';
-import { memoryStore } from '@service-registry/store-memory';
-import { redisStore } from '@service-registry/store-redis';
-import { upstashStore } from '@service-registry/store-upstash';
-import { Redis as UpstashRedis } from '@upstash/redis';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DEMO_SECRET, type DemoFleet, startDemoFleet } from './demo-fleet.js';
 
 /** The connection flags every command shares. */
@@ -80,12 +76,14 @@ function ioredisRaw(client: Redis | Cluster): RawRedis {
   return {
     pttl: (key) => client.pttl(key),
     async deleteNamespaceKeys(namespace) {
-      const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+      const nodes =
+        'isCluster' in client && client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
       let deleted = 0;
       for (const node of nodes) {
         let cursor = '0';
         do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(namespace)}:*`, 'COUNT', 500);
+          // A shared Redis may hold many unrelated keys: large pages keep the round trips few.
+          const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(namespace)}:*`, 'COUNT', 5000);
           cursor = next;
           for (const key of keys) deleted += await node.unlink(key);
         } while (cursor !== '0');
@@ -106,7 +104,9 @@ function hostList(text: string): { host: string; port: number }[] {
   });
 }
 
-function openRedis(url: string): Redis | Cluster {
+// Each store's client is loaded only when used: `--help`, `--memory` and Upstash never load ioredis.
+async function openRedis(url: string): Promise<Redis | Cluster> {
+  const { Cluster, Redis } = await import('ioredis');
   const defaults = {
     connectTimeout: 3_000,
     commandTimeout: 5_000,
@@ -157,12 +157,16 @@ export async function connect(flags: ConnectionFlags, env: Env): Promise<Connect
   let fleet: DemoFleet | undefined;
   if (flags.memory) {
     kind = 'memory';
+    const { memoryStore } = await import('@service-registry/store-memory');
     store = memoryStore();
     if (flags.demo !== false)
       fleet = await startDemoFleet({ store, namespace, secret: secrets[0] as string });
   } else if (redisUrl !== undefined) {
     kind = 'redis';
-    const client = openRedis(redisUrl);
+    const [client, { redisStore }] = await Promise.all([
+      openRedis(redisUrl),
+      import('@service-registry/store-redis'),
+    ]);
     store = redisStore({ client });
     raw = ioredisRaw(client);
     closeClient = async () => {
@@ -172,6 +176,10 @@ export async function connect(flags: ConnectionFlags, env: Env): Promise<Connect
     kind = 'upstash';
     const token = flags.upstashToken ?? env.UPSTASH_REDIS_REST_TOKEN;
     if (!token) throw new RegistryError('invalid-argument', 'no Upstash token: set UPSTASH_REDIS_REST_TOKEN');
+    const [{ upstashStore }, { Redis: UpstashRedis }] = await Promise.all([
+      import('@service-registry/store-upstash'),
+      import('@upstash/redis'),
+    ]);
     store = upstashStore({ url: upstashUrl, token, timeoutMs: 5_000 });
     const client = new UpstashRedis({ url: upstashUrl, token, automaticDeserialization: false });
     raw = { pttl: (key) => client.pttl(key), deleteNamespaceKeys: async () => 0 };

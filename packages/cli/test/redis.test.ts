@@ -1,6 +1,7 @@
 import { gcmCodec, ServiceRegistry } from '@service-registry/core';
 import { deleteNamespace, findRedis, randomNamespace } from '@service-registry/redis-testing';
 import { redisStore } from '@service-registry/store-redis';
+import { createUpstashTestServer } from '@service-registry/upstash-test-server';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, exited, lines, runCli, spawnCli } from './support.js';
@@ -199,6 +200,29 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
       });
     } finally {
       await registry.close();
+    }
+  });
+
+  it('--upstash reads the same records over the REST API (token from the environment)', async () => {
+    const upstash = await createUpstashTestServer({ redis: url });
+    try {
+      const upstashEnv = cleanEnv({
+        REGISTRY_SECRET: SECRET,
+        REGISTRY_NAMESPACE: namespace,
+        UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      });
+      const listed = await runCli(['--upstash', upstash.url, 'ls', 'billing', '--json'], upstashEnv);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout).map((instance: { id: string }) => instance.id)).toEqual(['billing-1']);
+      const report = JSON.parse(
+        (await runCli(['--upstash', upstash.url, 'inspect', 'billing', 'billing-1', '--json'], upstashEnv))
+          .stdout,
+      );
+      expect(report.storeTtlMs).toBeGreaterThan(0);
+      const noToken = await runCli(['--upstash', upstash.url, 'ls'], cleanEnv({ REGISTRY_SECRET: SECRET }));
+      expect(noToken.code).toBe(2);
+    } finally {
+      await upstash.close();
     }
   });
 });

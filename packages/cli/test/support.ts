@@ -1,7 +1,49 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { mkdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+const source = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+
+interface RolldownApi {
+  rolldown(options: {
+    input: string;
+    platform: 'node';
+    external: (id: string) => boolean;
+    resolve: { conditionNames: string[] };
+    logLevel: 'silent';
+  }): Promise<{ write(options: { dir: string; format: 'esm' }): Promise<unknown>; close(): Promise<void> }>;
+}
+
+/**
+ * The CLI from its TypeScript sources (workspace packages included), bundled once per test file with
+ * rolldown (through tsdown, a root dev dependency), so each child starts as `node bin.js` does: a
+ * TypeScript loader in every child would cost seconds per command on a busy machine. Packages from
+ * the registry stay external and resolve from packages/cli/node_modules, as for the published bin.
+ */
+async function bundleCli(): Promise<string> {
+  const fromTsdown = createRequire(createRequire(import.meta.url).resolve('tsdown'));
+  const { rolldown }: RolldownApi = await import(pathToFileURL(fromTsdown.resolve('rolldown')).href);
+  const dir = fileURLToPath(new URL(`../.test-results/bin-${process.pid}`, import.meta.url));
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const bundle = await rolldown({
+    input: source,
+    platform: 'node',
+    external: (id) => /^(node:|ioredis|commander|@upstash\/redis)/.test(id),
+    resolve: { conditionNames: ['source', 'node', 'import', 'default'] },
+    logLevel: 'silent',
+  });
+  try {
+    await bundle.write({ dir, format: 'esm' });
+  } finally {
+    await bundle.close();
+  }
+  return join(dir, 'bin.js');
+}
+
+const bin = await bundleCli();
 
 export interface CliResult {
   code: number | null;
@@ -14,9 +56,9 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_NO_WARNINGS: '1', ...extra };
 }
 
-/** Starts the CLI from its TypeScript source as a child process (as `node bin.js` would run). */
+/** Starts the CLI (bundled from its sources) as a child process. */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--conditions=source', '--import', 'tsx', bin, ...args], {
+  return spawn(process.execPath, [bin, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
