@@ -132,7 +132,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       var left = Number(cell.getAttribute('data-expires-at')) - at;
       // The view drops an instance at its deadline; one still listed past the expiry it was read with
       // has been refreshed since (the view learned it from a probe).
-      cell.textContent = left > 0 ? seconds(left) : 'refreshed';
+      cell.textContent = left > 0 ? seconds(left) : snapshot.stale ? 'unknown' : 'refreshed';
       cell.classList.toggle('muted', left <= 0);
       if (left <= 0) due = true;
     });
@@ -142,7 +142,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     if (snapshot.stale) {
       var age = snapshot.updatedAt === null ? 'never' : seconds(at - snapshot.updatedAt) + ' ago';
       banner.textContent = 'The registry store is not answering: this is the last known state (updated ' + age +
-        '). Instances are kept until their records expire.';
+        '). The view keeps serving it until its staleness bound (maxStaleness) passes.';
       setConnection('stale', 'stale');
     } else if ($('connection').getAttribute('data-state') === 'stale') {
       setConnection('live', 'live');
