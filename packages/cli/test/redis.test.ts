@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gcmCodec, ServiceRegistry } from '@service-registry/core';
 import { deleteNamespace, findRedis, randomNamespace } from '@service-registry/redis-testing';
 import { redisStore } from '@service-registry/store-redis';
@@ -158,6 +161,20 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toContain('REGISTRY_SECRET');
     expect((await runCli(['frobnicate'], env)).code).toBe(2);
+    // The secret from a file (an old one on the second line still decrypts), and never in the output.
+    const dir = await mkdtemp(join(tmpdir(), 'cli-secret-'));
+    const secretFile = join(dir, 'secret');
+    await writeFile(secretFile, `a-newer-secret-not-yet-used-0123\n${SECRET}\n`);
+    const fromFile = await runCli(
+      ['--secret-file', secretFile, 'ls', 'orders'],
+      cleanEnv({ REDIS_URL: url, REGISTRY_NAMESPACE: namespace }),
+    );
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(fromFile.stdout).toContain('orders-1');
+    expect(fromFile.stdout + fromFile.stderr).not.toContain(SECRET);
+    await rm(dir, { recursive: true, force: true });
+    const missingFile = await runCli(['--secret-file', join(dir, 'nope'), 'ls'], env);
+    expect(missingFile.code).toBe(2);
     expect((await runCli(['ls', 'bad:name'], env)).code).toBe(2);
     const unreachable = await runCli(['--redis', 'redis://127.0.0.1:1', 'ls'], env);
     expect(unreachable.code).toBe(4);
