@@ -1,4 +1,3 @@
-import { changesChannel } from '@service-registry/redis-layout';
 import type { RedisClientLike, RedisSubscriberLike } from './client.js';
 
 type Listener = (service: string) => void;
@@ -8,9 +7,12 @@ interface Subscription {
   readonly subscribed: Promise<unknown>;
 }
 
-/** Change notices for the store: one subscriber connection (a `duplicate()`), one SUBSCRIBE per namespace. */
+/**
+ * Change notices for the store: one subscriber connection (a `duplicate()`), one SUBSCRIBE per channel
+ * (a namespace's, or one service's) however many watchers share it.
+ */
 export interface WatchHub {
-  watch(namespace: string, onChange: Listener): Promise<() => Promise<void>>;
+  watch(channels: readonly string[], onChange: Listener): Promise<() => Promise<void>>;
   close(): void;
 }
 
@@ -37,30 +39,42 @@ export function createWatchHub(client: RedisClientLike): WatchHub {
     return created;
   };
 
+  const watchChannel = async (channel: string, onChange: Listener): Promise<() => Promise<void>> => {
+    const connection = connect();
+    let subscription = subscriptions.get(channel);
+    if (!subscription) {
+      subscription = { listeners: new Set(), subscribed: connection.subscribe(channel) };
+      subscriptions.set(channel, subscription);
+    }
+    const listener: Listener = (service) => onChange(service);
+    subscription.listeners.add(listener);
+    try {
+      await subscription.subscribed;
+    } catch (error) {
+      subscription.listeners.delete(listener);
+      if (subscriptions.get(channel) === subscription) subscriptions.delete(channel);
+      throw error;
+    }
+    const current = subscription;
+    return async () => {
+      current.listeners.delete(listener);
+      if (current.listeners.size > 0 || subscriptions.get(channel) !== current) return;
+      subscriptions.delete(channel);
+      await subscriber?.unsubscribe(channel);
+    };
+  };
+
   return {
-    async watch(namespace, onChange) {
-      const channel = changesChannel(namespace);
-      const connection = connect();
-      let subscription = subscriptions.get(channel);
-      if (!subscription) {
-        subscription = { listeners: new Set(), subscribed: connection.subscribe(channel) };
-        subscriptions.set(channel, subscription);
-      }
-      const listener: Listener = (service) => onChange(service);
-      subscription.listeners.add(listener);
+    async watch(channels, onChange) {
+      const stops: (() => Promise<void>)[] = [];
       try {
-        await subscription.subscribed;
+        for (const channel of channels) stops.push(await watchChannel(channel, onChange));
       } catch (error) {
-        subscription.listeners.delete(listener);
-        if (subscriptions.get(channel) === subscription) subscriptions.delete(channel);
+        await Promise.allSettled(stops.map((stop) => stop()));
         throw error;
       }
-      const current = subscription;
       return async () => {
-        current.listeners.delete(listener);
-        if (current.listeners.size > 0 || subscriptions.get(channel) !== current) return;
-        subscriptions.delete(channel);
-        await subscriber?.unsubscribe(channel);
+        await Promise.all(stops.map((stop) => stop()));
       };
     },
     close() {

@@ -234,6 +234,7 @@ export class ViewSync {
     this.#noticed.clear();
     const now = this.#options.clock.now();
     this.#nextPollAt = now + this.#view.pollMs;
+    if (this.#stale === null) this.#updatedAt = now;
     if (!this.#loaded) {
       this.#loaded = true;
       this.#sink.loaded();
