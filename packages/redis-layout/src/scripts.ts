@@ -32,11 +32,11 @@ const define = (name: string, body: string): RedisScript => {
   return { name, source, sha1: sha1Hex(source) };
 };
 
-// A change counter: INCR, or the server's time when the key is new, so a counter lost with a
-// restarted store never repeats a value a reader saw before. It outlives the last change by a
+// A change counter: INCR, or the server's time in microseconds when the key is new, so a counter lost
+// with a restarted store restarts more than a million away from any value a reader saw (a reset). It outlives the last change by a
 // while (ten ttls after a write); a reader that then finds it gone sees it move once.
 const BUMP = `local function bump(key, lifetime)
-  if redis.call('INCR', key) == 1 then redis.call('SET', key, now) end
+  if redis.call('INCR', key) == 1 then redis.call('SET', key, now * 1000) end
   redis.call('PEXPIRE', key, lifetime)
 end
 `;

@@ -292,7 +292,8 @@ export function runDiscoveryConformance(label: string, options: DiscoveryConform
         expect(events.removed).toHaveLength(1);
         expect(ids(discovery, 'api')).toEqual(['a-1', 'a-2', 'a-3', 'a-4']);
         // A store that pushes notices told the view of the first rejoin: it saw the hole and held.
-        if (store.capabilities.watch && options.flushIsAtomic) expect(events.guarded?.length ?? 0).toBeGreaterThan(0);
+        if (store.capabilities.watch && options.flushIsAtomic)
+          expect(events.guarded?.length ?? 0).toBeGreaterThan(0);
         await waitFor(() => discovery.snapshot().guarded.length === 0, PROPAGATION_MS);
       },
     );

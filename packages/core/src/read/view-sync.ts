@@ -1,7 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Instance } from '../record.js';
-import type { ServiceProbe } from '../store.js';
+import { isCounterReset, type ServiceProbe } from '../store.js';
 import type { ResolvedDiscoveryOptions } from './view-options.js';
 import type { ViewReads } from './view-reads.js';
 import { type Change, ServiceState } from './view-state.js';
@@ -266,6 +266,7 @@ export class ViewSync {
     }
     const changes = await this.#reads.changeCount();
     if (changes === this.#namespaceChanges) return;
+    if (isCounterReset(this.#namespaceChanges, changes)) this.#suspectRestart('the namespace');
     this.#namespaceChanges = changes;
     if (this.#view.services === undefined || !this.#reads.probes) await this.#reloadAll();
     else await this.#check([...this.states.values()]);
@@ -321,6 +322,7 @@ export class ViewSync {
   /** Learns refreshed expiries from a probe; true when the service must be re-listed. */
   #applyProbe(state: ServiceState, result: ServiceProbe, readAt: number): boolean {
     const moved = state.changes !== undefined && state.changes !== result.changes;
+    if (isCounterReset(state.changes, result.changes)) this.#suspectRestart(state.name);
     state.changes = result.changes;
     const expiring = new Map<string, number>();
     for (const entry of result.expiring) expiring.set(entry.instanceId, entry.expiresInMs);
@@ -334,6 +336,19 @@ export class ViewSync {
     }
     state.checkedAt = readAt;
     return moved || watched !== result.count;
+  }
+
+  /**
+   * A change counter was reset: the store lost its state (a restart without persistence, a flush).
+   * For one hold, whatever vanished is held while live instances write themselves back.
+   */
+  #suspectRestart(where: string): void {
+    const until = this.#options.clock.now() + this.#holdMs;
+    if (until <= this.#holdWindowUntil) return;
+    this.#holdWindowUntil = until;
+    this.#options.logger.warn('discovery: the store lost its change counter (a restart or flush?)', {
+      where,
+    });
   }
 
   /** Runs from the timer: local expiry and the staleness bound, then any store work due. */
