@@ -85,6 +85,12 @@ export interface StoreWatchOptions {
    * caller filters). Default every service of the namespace.
    */
   readonly services?: readonly string[];
+  /**
+   * Called with `false` when notices may be missed from now on (the subscription's connection
+   * dropped), and with `true` once they flow again, so a reader can say it is stale and re-read.
+   * Stores that cannot tell never call it.
+   */
+  readonly onInterruption?: (resumed: boolean) => void;
 }
 
 /**

@@ -27,8 +27,11 @@ import {
   touchServiceScript,
 } from './scripts.js';
 
-/** How long a change counter outlives a deregistration that moved it, in ms: ten minutes. */
-export const COUNTER_LIFETIME_MS = 600_000;
+/**
+ * How long a change counter outlives the deregistration of a service's last instance, in ms (one
+ * minute): long enough for polling readers to see it move, short enough to leave nothing behind.
+ */
+export const COUNTER_LIFETIME_MS = 60_000;
 
 /** One script invocation: what to send as `EVALSHA sha1 keys.length ...keys ...args`. */
 export interface ScriptCall {

@@ -39,6 +39,11 @@ const BUMP = `local function bump(key, lifetime)
   if redis.call('INCR', key) == 1 then redis.call('SET', key, now * 1000) end
   redis.call('PEXPIRE', key, lifetime)
 end
+local function lifetimeOf(key, fallback)
+  local left = redis.call('PTTL', key)
+  if left > fallback then return left end
+  return fallback
+end
 `;
 
 /**
@@ -66,15 +71,18 @@ if KEYS[4] then
     redis.call('ZADD', KEYS[4], horizon, ARGV[5])
     if redis.call('PTTL', KEYS[4]) < horizon - now then redis.call('PEXPIRE', KEYS[4], horizon - now) end
     if redis.call('PTTL', KEYS[2]) < horizon - now then redis.call('PEXPIRE', KEYS[2], horizon - now) end
+    redis.call('PEXPIRE', KEYS[3], horizon - now)
+    redis.call('PEXPIRE', KEYS[5], horizon - now)
   elseif added == 1 and redis.call('PTTL', KEYS[2]) < ttl then
     redis.call('PEXPIRE', KEYS[2], ttl)
   end
 elseif redis.call('PTTL', KEYS[2]) < ttl then
   redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
 end
 if added == 1 or ARGV[6] ~= '0' then
-  bump(KEYS[3], ttl * 10)
-  if KEYS[5] then bump(KEYS[5], ttl * 10) end
+  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
+  if KEYS[5] then bump(KEYS[5], lifetimeOf(KEYS[4], ttl)) end
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   redis.call('PUBLISH', ARGV[7], ARGV[5])
 end
@@ -90,7 +98,9 @@ export const touchServiceScript: RedisScript = define(
   'touch-service',
   `${NOW}${TOUCH_DIRECTORY}${BUMP}local ttl = tonumber(ARGV[1])
 touchDirectory(KEYS[1], ARGV[2], now + ttl, ttl)
-if KEYS[2] and ARGV[3] ~= '0' then bump(KEYS[2], ttl * 10) end
+if KEYS[2] then
+  if ARGV[3] ~= '0' then bump(KEYS[2], lifetimeOf(KEYS[1], ttl)) else redis.call('PEXPIRE', KEYS[2], lifetimeOf(KEYS[1], ttl)) end
+end
 return 1
 `,
 );
@@ -139,8 +149,8 @@ export const deleteScript: RedisScript = define(
   `${NOW}${BUMP}local removed = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
 if KEYS[4] and redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[4], ARGV[3]) end
 if removed > 0 then
-  bump(KEYS[3], tonumber(ARGV[4]))
-  if KEYS[5] then bump(KEYS[5], tonumber(ARGV[4])) end
+  bump(KEYS[3], lifetimeOf(KEYS[2], tonumber(ARGV[4])))
+  if KEYS[5] then bump(KEYS[5], lifetimeOf(KEYS[4], tonumber(ARGV[4]))) end
   redis.call('PUBLISH', ARGV[2], ARGV[3])
   redis.call('PUBLISH', ARGV[5], ARGV[3])
 end

@@ -233,7 +233,7 @@ export function redisStore(options: RedisStoreOptions) {
           services === undefined
             ? [changesChannel(namespace)]
             : services.map((service) => serviceChannel(namespace, service));
-        const stop = await notices.watch(channels, onChange);
+        const stop = await notices.watch(channels, onChange, options?.onInterruption);
         return () => stop().catch((error: unknown) => Promise.reject(storeError('unwatch', error)));
       });
     },

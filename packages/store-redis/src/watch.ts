@@ -12,13 +12,30 @@ interface Subscription {
  * (a namespace's, or one service's) however many watchers share it.
  */
 export interface WatchHub {
-  watch(channels: readonly string[], onChange: Listener): Promise<() => Promise<void>>;
+  watch(
+    channels: readonly string[],
+    onChange: Listener,
+    onInterruption?: (resumed: boolean) => void,
+  ): Promise<() => Promise<void>>;
   close(): void;
 }
 
 export function createWatchHub(client: RedisClientLike): WatchHub {
   let subscriber: RedisSubscriberLike | undefined;
   const subscriptions = new Map<string, Subscription>();
+  const interruptionListeners = new Set<(resumed: boolean) => void>();
+  let interrupted = false;
+  const tell = (resumed: boolean): void => {
+    if (interrupted === !resumed) return;
+    interrupted = !resumed;
+    for (const listener of [...interruptionListeners]) {
+      try {
+        listener(resumed);
+      } catch {
+        // A reader's failing callback must not break the connection.
+      }
+    }
+  };
 
   const connect = (): RedisSubscriberLike => {
     if (subscriber) return subscriber;
@@ -26,6 +43,9 @@ export function createWatchHub(client: RedisClientLike): WatchHub {
     // Connection failures are retried by ioredis (with resubscription); missed notices are covered by
     // the core's polling, so there is nobody to tell here.
     created.on('error', () => {});
+    // ioredis resubscribes on reconnect; between the two, notices are lost: readers re-read.
+    created.on('close', () => tell(false));
+    created.on('ready', () => tell(true));
     created.on('message', (channel, message) => {
       for (const listener of subscriptions.get(channel)?.listeners ?? []) {
         try {
@@ -65,8 +85,14 @@ export function createWatchHub(client: RedisClientLike): WatchHub {
   };
 
   return {
-    async watch(channels, onChange) {
+    async watch(channels, onChange, onInterruption) {
       const stops: (() => Promise<void>)[] = [];
+      if (onInterruption) {
+        interruptionListeners.add(onInterruption);
+        stops.push(async () => {
+          interruptionListeners.delete(onInterruption);
+        });
+      }
       try {
         for (const channel of channels) stops.push(await watchChannel(channel, onChange));
       } catch (error) {
@@ -79,6 +105,7 @@ export function createWatchHub(client: RedisClientLike): WatchHub {
     },
     close() {
       subscriptions.clear();
+      interruptionListeners.clear();
       subscriber?.disconnect();
       subscriber = undefined;
     },
