@@ -50,4 +50,5 @@ export type {
   StoredRecord,
   StoreWatchOptions,
 } from './store.js';
+export { COUNTER_RESET_LEAP, isCounterReset } from './store.js';
 export { assertName, isValidName, MAX_ENDPOINTS, MAX_NAME_LENGTH } from './validate.js';

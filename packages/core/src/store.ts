@@ -32,6 +32,14 @@ export interface PutOptions {
   readonly changed?: boolean;
 }
 
+/** A change counter that moves by more than this between two reads was reset, not changed that often. */
+export const COUNTER_RESET_LEAP = 1_000_000;
+
+/** Whether a change counter went from `before` to `after` by a reset (see `RegistryStore.changeCount`). */
+export function isCounterReset(before: number | undefined, after: number): boolean {
+  return before !== undefined && before !== 0 && (after < before || after - before > COUNTER_RESET_LEAP);
+}
+
 /** Optional capabilities a store declares; core never assumes one that is not declared. */
 export interface StoreCapabilities {
   /** The store pushes change notices (`watch`); without it core polls. */
@@ -77,6 +85,12 @@ export interface StoreWatchOptions {
    * caller filters). Default every service of the namespace.
    */
   readonly services?: readonly string[];
+  /**
+   * Called with `false` when notices may be missed from now on (the subscription's connection
+   * dropped), and with `true` once they flow again, so a reader can say it is stale and re-read.
+   * Stores that cannot tell never call it.
+   */
+  readonly onInterruption?: (resumed: boolean) => void;
 }
 
 /**
@@ -105,8 +119,10 @@ export interface RegistryStore {
   /**
    * A number that moves whenever a record of `service` (or, without `service`, of any service of the
    * namespace) is written with changed content (`PutOptions.changed` not false) or deleted. Routine
-   * refreshes and expiries need not move it. Compare it for inequality only: a store restart may reset
-   * it. One cheap round trip. Present only when `capabilities.changeCount`.
+   * refreshes and expiries need not move it. A counter the store lost (a restart, a flush, its own
+   * expiry) starts again from the store's clock in microseconds, so a reader tells a reset (the value
+   * falls, or leaps by more than `COUNTER_RESET_LEAP`) from changes; 0 means none yet. One cheap
+   * round trip. Present only when `capabilities.changeCount`.
    */
   changeCount?(namespace: string, service?: string): Promise<number>;
   /**

@@ -53,11 +53,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // namespace -> service -> instanceId -> entry: listing one service never walks the others.
   const namespaces = new Map<string, Map<string, Map<string, Entry>>>();
   const watchers = new Map<string, Set<(service: string) => void>>();
-  // Change counters per namespace and per `namespace:service`; they start from the clock, so a
-  // counter created again after `clear()` does not repeat a value a reader saw before.
+  // Change counters per namespace and per `namespace:service`; they start from the clock in
+  // microseconds, so a counter created again after `clear()` is seen to have been reset.
   const counters = new Map<string, number>();
   const bump = (key: string): void => {
-    counters.set(key, (counters.get(key) ?? clock.now()) + 1);
+    counters.set(key, (counters.get(key) ?? clock.now() * 1000) + 1);
   };
   const views = new Map<KeyLayout, MemoryStore>();
   let closed = false;

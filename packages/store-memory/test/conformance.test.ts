@@ -1,4 +1,8 @@
-import { runRegistryScenarios, runStoreConformance } from '@service-registry/test-suite';
+import {
+  runDiscoveryConformance,
+  runRegistryScenarios,
+  runStoreConformance,
+} from '@service-registry/test-suite';
 import { memoryStore } from '../src/index.js';
 
 let now = Date.parse('2026-11-26T12:00:00Z');
@@ -35,4 +39,12 @@ runRegistryScenarios('memory', { createStore: () => memoryStore() });
 runRegistryScenarios('memory (apicrud mode)', {
   createStore: () => memoryStore(),
   registryOptions: { mode: 'apicrud' },
+});
+
+const shared = memoryStore();
+runDiscoveryConformance('memory', {
+  createStore: () => shared,
+  flush: async () => shared.clear(),
+  flushIsAtomic: true,
+  pollInterval: 0.2,
 });

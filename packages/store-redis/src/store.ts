@@ -5,15 +5,24 @@ import {
   type RecordRef,
   RegistryError,
   type RegistryStore,
+  type ServiceProbe,
   type StoredRecord,
+  type StoreWatchOptions,
 } from '@service-registry/core';
 import {
+  bumpNamespaceCall,
+  changeCountCall,
+  changesChannel,
   deleteCall,
   listServiceCall,
   listServicesCall,
+  parseChangeCount,
+  parseProbe,
   parseRecords,
   parseServices,
+  probeServiceCall,
   putCall,
+  serviceChannel,
   touchServiceCall,
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
@@ -148,7 +157,14 @@ export function redisStore(options: RedisStoreOptions) {
 
   const store = {
     name: 'redis',
-    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
+    capabilities: {
+      watch: true,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: LAYOUTS,
+      changeCount: true,
+      probe: true,
+    },
 
     put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
       return attempt('put', async () => {
@@ -160,14 +176,22 @@ export function redisStore(options: RedisStoreOptions) {
         // The directory lives in another slot: same round trip, another command.
         await Promise.all([
           runScript(client, putCall(ref, value, ttlMs, { directory: false, changed })),
-          runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs)),
+          runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs, { changed })),
         ]);
       });
     },
 
     delete(ref: RecordRef): Promise<void> {
       return attempt('delete', async () => {
-        await runScript(client, deleteCall(ref, { directory: !cluster }));
+        if (!cluster) {
+          await runScript(client, deleteCall(ref));
+          return;
+        }
+        // The namespace's counter lives in the directory's slot: same round trip, another command.
+        await Promise.all([
+          runScript(client, deleteCall(ref, { directory: false })),
+          runScript(client, bumpNamespaceCall(ref.namespace)),
+        ]);
       });
     },
 
@@ -179,10 +203,37 @@ export function redisStore(options: RedisStoreOptions) {
       });
     },
 
-    watch(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>> {
+    changeCount(namespace: string, service?: string): Promise<number> {
+      return attempt('changeCount', async () =>
+        parseChangeCount(await runScript(client, changeCountCall(namespace, service))),
+      );
+    },
+
+    probe(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]> {
+      return attempt('probe', async () => {
+        const replies = await runScripts(
+          client,
+          services.map((service) => probeServiceCall(namespace, service, horizonMs)),
+        );
+        return services.map((service, index) => parseProbe(service, replies[index]));
+      });
+    },
+
+    // With `services`, one channel per service: a join then reaches only the readers of its service.
+    watch(
+      namespace: string,
+      onChange: (service: string) => void,
+      options?: StoreWatchOptions,
+    ): Promise<() => Promise<void>> {
       return attempt('watch', async () => {
         assertName(namespace, 'namespace');
-        const stop = await notices.watch(namespace, onChange);
+        const services = options?.services;
+        if (services !== undefined) for (const service of services) assertName(service, 'service name');
+        const channels =
+          services === undefined
+            ? [changesChannel(namespace)]
+            : services.map((service) => serviceChannel(namespace, service));
+        const stop = await notices.watch(channels, onChange, options?.onInterruption);
         return () => stop().catch((error: unknown) => Promise.reject(storeError('unwatch', error)));
       });
     },

@@ -4,14 +4,19 @@ import {
   type RecordRef,
   RegistryError,
   type RegistryStore,
+  type ServiceProbe,
   type StoredRecord,
 } from '@service-registry/core';
 import {
+  changeCountCall,
   deleteCall,
   listServiceCall,
   listServicesCall,
+  parseChangeCount,
+  parseProbe,
   parseRecords,
   parseServices,
+  probeServiceCall,
   putCall,
 } from '@service-registry/redis-layout';
 import { apicrudView } from './apicrud.js';
@@ -98,8 +103,16 @@ export function upstashStore(options: UpstashStoreOptions) {
 
   const store = {
     name: 'upstash',
-    // REST cannot hold a subscription: core polls. Records expire through PX.
-    capabilities: { watch: false, nativeExpiry: true, layout: 'native', layouts: LAYOUTS },
+    // REST cannot hold a subscription: core polls, the change counter first (one small request).
+    // Records expire through PX.
+    capabilities: {
+      watch: false,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: LAYOUTS,
+      changeCount: true,
+      probe: true,
+    },
 
     put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
       return attempt('put', async () => {
@@ -126,6 +139,22 @@ export function upstashStore(options: UpstashStoreOptions) {
           services.map((name) => listServiceCall(namespace, name)),
         );
         return services.flatMap((name, index) => parseRecords(namespace, name, replies[index]));
+      });
+    },
+
+    changeCount(namespace: string, service?: string): Promise<number> {
+      return attempt('changeCount', async () =>
+        parseChangeCount(await runScript(client, changeCountCall(namespace, service))),
+      );
+    },
+
+    // Every service in one pipeline: one request.
+    probe(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]> {
+      return attempt('probe', async () => {
+        if (services.length === 0) return [];
+        const calls = services.map((service) => probeServiceCall(namespace, service, horizonMs));
+        const replies = await runScripts(client, calls);
+        return services.map((service, index) => parseProbe(service, replies[index]));
       });
     },
 

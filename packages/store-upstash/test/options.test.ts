@@ -37,6 +37,8 @@ describe('upstashStore options', () => {
       nativeExpiry: true,
       layout: 'native',
       layouts: ['native', 'apicrud'],
+      changeCount: true,
+      probe: true,
     });
     expect('watch' in store).toBe(false);
     const view = store.withLayout('apicrud');

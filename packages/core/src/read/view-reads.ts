@@ -34,7 +34,13 @@ export class ViewReads {
   readonly #store: RegistryStore;
   readonly #reader: FleetReader;
   #unwatch: (() => Promise<void>) | undefined;
-  #subscribing: { onNotice: (service: string) => void; services: readonly string[] | undefined } | undefined;
+  #subscribing:
+    | {
+        onNotice: (service: string) => void;
+        services: readonly string[] | undefined;
+        onInterruption: (resumed: boolean) => void;
+      }
+    | undefined;
   #subscribeRetryAt = 0;
   #closed = false;
 
@@ -79,10 +85,24 @@ export class ViewReads {
     }
   }
 
+  /** Records skipped by lists since the last `takeRejected()`. */
+  #rejectedSince = 0;
+
   /** Live instances of one service, or of all; expired and undecryptable records are skipped and counted. */
   list(service: string | undefined): Promise<Instance[]> {
     this.counters.lists++;
-    return this.#timed('list', async () => [...(await this.#reader.find(service)).instances]);
+    return this.#timed('list', async () => {
+      const result = await this.#reader.find(service);
+      this.#rejectedSince += result.rejected;
+      return [...result.instances];
+    });
+  }
+
+  /** How many records lists skipped since the last call. */
+  takeRejected(): number {
+    const rejected = this.#rejectedSince;
+    this.#rejectedSince = 0;
+    return rejected;
   }
 
   changeCount(): Promise<number> {
@@ -115,6 +135,7 @@ export class ViewReads {
   async subscribe(
     onNotice: (service: string) => void,
     services: readonly string[] | undefined,
+    onInterruption: (resumed: boolean) => void,
   ): Promise<void> {
     if (!this.#store.capabilities.watch || typeof this.#store.watch !== 'function') return;
     this.#subscribing = {
@@ -123,6 +144,7 @@ export class ViewReads {
         onNotice(service);
       },
       services,
+      onInterruption,
     };
     await this.#trySubscribe();
   }
@@ -137,7 +159,10 @@ export class ViewReads {
     const watch = this.#store.watch;
     if (subscribing === undefined || watch === undefined) return;
     try {
-      const options = subscribing.services === undefined ? undefined : { services: subscribing.services };
+      const options = {
+        onInterruption: subscribing.onInterruption,
+        ...(subscribing.services === undefined ? {} : { services: subscribing.services }),
+      };
       const unwatch = await watch.call(this.#store, this.#options.namespace, subscribing.onNotice, options);
       if (this.#closed) {
         await unwatch().catch(() => {});

@@ -1,7 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Instance } from '../record.js';
-import type { ServiceProbe } from '../store.js';
+import { isCounterReset, type ServiceProbe } from '../store.js';
 import type { ResolvedDiscoveryOptions } from './view-options.js';
 import type { ViewReads } from './view-reads.js';
 import { type Change, ServiceState } from './view-state.js';
@@ -54,6 +54,12 @@ export class ViewSync {
   #again = false;
   #timer: unknown;
   #checking = new Set<string>();
+  #probeNow = false;
+  /** A reload to follow one that skipped records: a record rewritten with a stale expiry, read again. */
+  #reloadAt: number | undefined;
+  #reloadIsFollowUp = false;
+  /** After notices resumed: poll as if the store could not push until then, to catch what was lost. */
+  #pollUntil = 0;
 
   constructor(options: ResolvedOptions, view: ResolvedDiscoveryOptions, reads: ViewReads, sink: ViewSink) {
     this.#options = options;
@@ -83,7 +89,11 @@ export class ViewSync {
   }
 
   async start(): Promise<void> {
-    await this.#reads.subscribe((service) => this.#notice(service), this.#view.services);
+    await this.#reads.subscribe(
+      (service) => this.#notice(service),
+      this.#view.services,
+      (resumed) => this.#interrupted(resumed),
+    );
     this.#kick();
   }
 
@@ -103,6 +113,22 @@ export class ViewSync {
     if (this.#closed || !this.#wants(service)) return;
     this.#dirty.add(service);
     this.#noticed.add(service);
+    this.#kick();
+  }
+
+  /**
+   * The store's notices stopped (its connection dropped) or resumed: read at once, so the view says
+   * it is stale without waiting for its next probe, or reconciles what it missed.
+   */
+  #interrupted(resumed: boolean): void {
+    if (this.#closed || !this.#loaded) return;
+    if (resumed) {
+      this.#needFull = true;
+      // Notices published while the subscription was being restored are lost: poll for a while.
+      this.#pollUntil = this.#options.clock.now() + this.#holdMs + this.#options.intervalMs;
+    } else {
+      this.#probeNow = true;
+    }
     this.#kick();
   }
 
@@ -131,7 +157,10 @@ export class ViewSync {
     try {
       await this.#reads.resubscribeIfNeeded();
       const now = this.#options.clock.now();
-      if (this.#needFull || (this.#stale !== null && now >= this.#retryAt)) {
+      const followUp = this.#reloadAt !== undefined && now >= this.#reloadAt;
+      if (followUp) this.#reloadAt = undefined;
+      if (this.#needFull || followUp || (this.#stale !== null && now >= this.#retryAt)) {
+        this.#reloadIsFollowUp = followUp;
         await this.#reloadAll();
       } else if (this.#stale === null) {
         if (this.#dirty.size > 0) {
@@ -139,8 +168,9 @@ export class ViewSync {
           this.#dirty.clear();
           await this.#relist(services);
         }
-        if (!this.#reads.pushes && now >= this.#nextPollAt) await this.#poll(now);
-        const due = this.#dueChecks(now);
+        if (this.#polling(now) && now >= this.#nextPollAt) await this.#poll(now);
+        const due = this.#probeNow ? [...this.states.values()] : this.#dueChecks(now);
+        this.#probeNow = false;
         if (due.length > 0) await this.#check(due);
       } else {
         return;
@@ -232,8 +262,13 @@ export class ViewSync {
     this.#needFull = false;
     this.#dirty.clear();
     this.#noticed.clear();
+    // Records skipped (one that was rewritten after an outage with an expiry already past, say) are
+    // looked at once more shortly after; a routine refresh of them would not be pushed.
+    if (this.#reads.takeRejected() > 0 && !this.#reloadIsFollowUp)
+      this.#reloadAt = this.#options.clock.now() + this.#settleMs;
     const now = this.#options.clock.now();
     this.#nextPollAt = now + this.#view.pollMs;
+    if (this.#stale === null) this.#updatedAt = now;
     if (!this.#loaded) {
       this.#loaded = true;
       this.#sink.loaded();
@@ -256,6 +291,10 @@ export class ViewSync {
     }
   }
 
+  #polling(now: number): boolean {
+    return !this.#reads.pushes || now < this.#pollUntil;
+  }
+
   /** A store that cannot push: the cheapest read that says whether anything changed. */
   async #poll(now: number): Promise<void> {
     this.#nextPollAt = now + this.#view.pollMs;
@@ -265,6 +304,7 @@ export class ViewSync {
     }
     const changes = await this.#reads.changeCount();
     if (changes === this.#namespaceChanges) return;
+    if (isCounterReset(this.#namespaceChanges, changes)) this.#suspectRestart('the namespace');
     this.#namespaceChanges = changes;
     if (this.#view.services === undefined || !this.#reads.probes) await this.#reloadAll();
     else await this.#check([...this.states.values()]);
@@ -320,6 +360,7 @@ export class ViewSync {
   /** Learns refreshed expiries from a probe; true when the service must be re-listed. */
   #applyProbe(state: ServiceState, result: ServiceProbe, readAt: number): boolean {
     const moved = state.changes !== undefined && state.changes !== result.changes;
+    if (isCounterReset(state.changes, result.changes)) this.#suspectRestart(state.name);
     state.changes = result.changes;
     const expiring = new Map<string, number>();
     for (const entry of result.expiring) expiring.set(entry.instanceId, entry.expiresInMs);
@@ -333,6 +374,19 @@ export class ViewSync {
     }
     state.checkedAt = readAt;
     return moved || watched !== result.count;
+  }
+
+  /**
+   * A change counter was reset: the store lost its state (a restart without persistence, a flush).
+   * For one hold, whatever vanished is held while live instances write themselves back.
+   */
+  #suspectRestart(where: string): void {
+    const until = this.#options.clock.now() + this.#holdMs;
+    if (until <= this.#holdWindowUntil) return;
+    this.#holdWindowUntil = until;
+    this.#options.logger.warn('discovery: the store lost its change counter (a restart or flush?)', {
+      where,
+    });
   }
 
   /** Runs from the timer: local expiry and the staleness bound, then any store work due. */
@@ -380,7 +434,7 @@ export class ViewSync {
       if (this.#stale !== null && !this.#emptied)
         wake = Math.min(wake, this.#stale.since + this.#view.maxStalenessMs);
     } else {
-      if (!this.#reads.pushes) wake = this.#nextPollAt;
+      if (this.#polling(now)) wake = this.#nextPollAt;
       for (const state of this.states.values()) {
         if (state.guard !== undefined) wake = Math.min(wake, state.guard.until);
         if (state.recheckAt !== undefined) wake = Math.min(wake, state.recheckAt);
@@ -391,6 +445,7 @@ export class ViewSync {
       }
     }
     if (this.#reads.awaitingSubscription) wake = Math.min(wake, now + this.#retryMs);
+    if (this.#reloadAt !== undefined) wake = Math.min(wake, this.#reloadAt);
     this.#options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (wake === Number.POSITIVE_INFINITY) return;
