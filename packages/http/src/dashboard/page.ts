@@ -62,6 +62,11 @@ export function dashboardPage(title: string, basePath: string): string {
     <tbody id="instance-rows"></tbody></table>
     <p id="empty" class="muted" hidden>No instances registered.</p>
   </section>
+  <section id="rejected" hidden>
+    <h2>Rejected records</h2>
+    <p class="muted">Records that cannot be decrypted or validated: another cluster's secret, an old format, tampering.</p>
+    <table><thead><tr><th>key</th><th>reason</th></tr></thead><tbody id="rejected-rows"></tbody></table>
+  </section>
   <section>
     <h2>URL map</h2>
     <table><thead><tr><th>resource</th><th>public url</th></tr></thead><tbody id="url-rows"></tbody></table>

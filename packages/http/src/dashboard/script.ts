@@ -75,7 +75,13 @@ export const DASHBOARD_SCRIPT = String.raw`
     $('instance-count').textContent = snapshot.instances.length;
     $('up-count').textContent = snapshot.instances.filter(function (i) { return i.status === 'up'; }).length;
     $('conflict-count').textContent = snapshot.conflicts.length;
-    $('rejected-count').textContent = snapshot.rejectedRecords;
+    $('rejected-count').textContent = snapshot.rejected.length;
+    var rejectedRows = $('rejected-rows');
+    rejectedRows.replaceChildren();
+    snapshot.rejected.forEach(function (item) {
+      rejectedRows.appendChild(row([el('code', '', item.key), el('span', '', item.reason)]));
+    });
+    $('rejected').hidden = snapshot.rejected.length === 0;
 
     var serviceRows = $('service-rows');
     serviceRows.replaceChildren();
