@@ -1,10 +1,11 @@
 import {
-  type FindResult,
+  type DiscoveryView,
   isRegistryError,
   type RegisterOptions,
   RegistryError,
   ServiceRegistry,
 } from '@service-registry/core';
+import { createDiscoveryHandler, type DiscoveryHandler } from '@service-registry/http';
 import { upstashStore } from '@service-registry/store-upstash';
 
 /**
@@ -18,6 +19,12 @@ export interface Env {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** The fleet's shared secret, at least 16 characters. */
   REGISTRY_SECRET?: string;
+  /** Bearer token of the discovery API, at least 16 characters. Required: the API reveals the registry. */
+  REGISTRY_HTTP_TOKEN?: string;
+  /** `true` serves `GET /v1/url-map` without the token (what a browser UI needs). Default false. */
+  PUBLIC_URL_MAP?: string;
+  /** Seconds between the view's polls of Upstash while the isolate runs. Default 5. */
+  REGISTRY_POLL_INTERVAL?: string;
   /** Default `edge-function`. */
   SERVICE_NAME?: string;
   /** Resources this function serves, comma-separated. Default `greetings`. */
@@ -31,14 +38,6 @@ export interface Env {
   /** Default: a random id per isolate (each warm copy of the function is one instance). */
   INSTANCE_ID?: string;
   [name: string]: unknown;
-}
-
-/** What one isolate keeps between requests: its registry, what it registers, and whether it has. */
-interface Isolate {
-  readonly registry: ServiceRegistry;
-  readonly resources: string[];
-  readonly registration: RegisterOptions;
-  registered?: Promise<unknown>;
 }
 
 function setting(env: Env, name: keyof Env & string, fallback?: string): string {
@@ -63,10 +62,25 @@ const describeError = (error: unknown) =>
     ? { code: error.code, message: error.message }
     : { code: 'internal', message: String(error) };
 
+/** What one isolate keeps between requests: its registry, what it registers, and its view once registered. */
+interface Isolate {
+  readonly registry: ServiceRegistry;
+  readonly resources: string[];
+  readonly registration: RegisterOptions;
+  readonly token: string;
+  readonly publicUrlMap: boolean;
+  readonly pollInterval: number;
+  registered?: Promise<unknown>;
+  view?: DiscoveryView;
+  discovery?: DiscoveryHandler;
+}
+
 /**
  * A fetch handler, `{ fetch(request, env) }`, as Cloudflare Workers (and Vercel and Netlify, see
  * docs/upstash.md) call it. Every request refreshes this instance's record (no timer: a function is
- * frozen between requests) and answers with `find()` as JSON; `?service=name` narrows it.
+ * frozen between requests); the answer comes from `@service-registry/http`'s discovery handler over the
+ * isolate's discovery view: `/v1/url-map`, `/v1/services[/:service[/:id]]`, `/v1/events`, `/metrics`
+ * and the dashboard at `/`, every data route behind the bearer token `REGISTRY_HTTP_TOKEN`.
  */
 export function createHandler() {
   let isolate: Isolate | undefined;
@@ -74,6 +88,7 @@ export function createHandler() {
   function start(env: Env, origin: string): Isolate {
     const ttl = Number(setting(env, 'REGISTRY_TTL', '60'));
     const publicUrl = setting(env, 'PUBLIC_URL', origin);
+    const token = setting(env, 'REGISTRY_HTTP_TOKEN');
     const registry = new ServiceRegistry({
       store: upstashStore.fromEnv({ env, timeoutMs: 3_000 }),
       secret: setting(env, 'REGISTRY_SECRET'),
@@ -86,6 +101,9 @@ export function createHandler() {
     const { port, protocol } = new URL(publicUrl);
     return {
       registry,
+      token,
+      publicUrlMap: setting(env, 'PUBLIC_URL_MAP', 'false') === 'true',
+      pollInterval: Number(setting(env, 'REGISTRY_POLL_INTERVAL', '5')),
       resources: setting(env, 'RESOURCES', 'greetings')
         .split(',')
         .map((resource) => resource.trim())
@@ -101,7 +119,7 @@ export function createHandler() {
 
   /**
    * The isolate's first request registers (one write, no timer); every later one rewrites the record
-   * with `update()`: one request. A store failure here is reported in `health()`, never thrown.
+   * with `update()`: one request. A store failure here is reported in `health()` (and `/metrics`), never thrown.
    */
   async function refresh(current: Isolate): Promise<void> {
     if (current.registered === undefined) {
@@ -115,39 +133,37 @@ export function createHandler() {
     });
   }
 
+  /** The view starts after the first registration, so its first load finds this instance too. */
+  function discoveryOf(current: Isolate): DiscoveryHandler {
+    if (current.discovery === undefined) {
+      current.view = current.registry.discovery({ pollInterval: current.pollInterval });
+      current.discovery = createDiscoveryHandler({
+        view: current.view,
+        token: current.token,
+        publicUrlMap: current.publicUrlMap,
+        registry: current.registry,
+        title: `service registry: ${current.registration.serviceName}`,
+      });
+    }
+    return current.discovery;
+  }
+
   async function fetch(request: Request, env: Env = processEnv()): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname !== '/')
-      return json(404, { error: { code: 'not-found', message: `no route ${url.pathname}` } });
     let current: Isolate;
     try {
-      isolate ??= start(env, url.origin);
+      isolate ??= start(env, new URL(request.url).origin);
       current = isolate;
     } catch (error) {
       return json(500, { error: describeError(error) });
     }
-    const { registry } = current;
-    const service = url.searchParams.get('service') ?? undefined;
-    // The first request registers before it looks, so it finds itself; later ones refresh and look
-    // at once (two requests in flight, one round trip of latency).
-    const firstRequest = current.registered === undefined;
+    // The first request registers before it answers; later ones refresh beside the answer.
     const refreshing = refresh(current);
-    if (firstRequest) await refreshing.catch(() => {});
-    const [refreshed, found] = await Promise.allSettled([refreshing, registry.find(service)]);
+    if (current.view === undefined) await refreshing.catch(() => {});
+    const [refreshed, response] = await Promise.allSettled([refreshing, discoveryOf(current)(request)]);
     // Anything but a store failure is a configuration error (a bad RESOURCES entry, say).
     if (refreshed.status === 'rejected') return json(500, { error: describeError(refreshed.reason) });
-    if (found.status === 'rejected') {
-      const status = isRegistryError(found.reason, 'invalid-name') ? 400 : 503;
-      return json(status, { error: describeError(found.reason) });
-    }
-    const self = registry.get();
-    const health = registry.health();
-    const result: FindResult = found.value;
-    return json(200, {
-      self: self && { name: self.name, id: self.id, status: self.status, expiresAt: self.expiresAt },
-      refreshed: health.ok ? true : describeError(health.lastError),
-      ...result,
-    });
+    if (response.status === 'rejected') return json(500, { error: describeError(response.reason) });
+    return response.value;
   }
 
   return { fetch };

@@ -20,6 +20,8 @@ export { isRegistryError, RegistryError } from './errors.js';
 export type { RegisterOptions, RegistryOptions } from './options.js';
 export type { FindResult, UrlConflict } from './read/directory.js';
 export { buildUrlMap } from './read/directory.js';
+export { createDiscovery } from './read/view.js';
+export type { CreateDiscoveryOptions, DiscoveryOptions } from './read/view-options.js';
 export type {
   DiscoveryEvents,
   DiscoverySnapshot,
@@ -43,9 +45,12 @@ export type {
   PutOptions,
   RecordRef,
   RegistryStore,
+  ServiceProbe,
   StoreCapabilities,
   StoredRecord,
+  StoreWatchOptions,
 } from './store.js';
+export { COUNTER_RESET_LEAP, isCounterReset } from './store.js';
 export type { ClockHealth } from './store-time.js';
 export { CLOCK_SKEW_WARN_MS, StoreTime } from './store-time.js';
 export {

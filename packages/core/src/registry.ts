@@ -1,6 +1,6 @@
 import { RegistryError } from './errors.js';
 import { Emitter } from './events.js';
-import { guardStore } from './guarded-store.js';
+import { type GuardedStore, guardStore } from './guarded-store.js';
 import {
   type RegisterOptions,
   type RegistryOptions,
@@ -9,6 +9,9 @@ import {
 } from './options.js';
 import type { FindResult } from './read/directory.js';
 import { assertFunction, FleetReader, type ReadEvents } from './read/fleet-reader.js';
+import { Discovery } from './read/view.js';
+import { type DiscoveryOptions, resolveDiscoveryOptions } from './read/view-options.js';
+import type { DiscoveryView } from './read/view-types.js';
 import type { WatchOptions } from './read/watch.js';
 import type { Instance, InstanceStatus } from './record.js';
 import { type ClockHealth, StoreTime } from './store-time.js';
@@ -40,6 +43,8 @@ export class ServiceRegistry {
   #closing: Promise<void> | undefined;
   /** `watch()` calls still starting: close() waits for them and stops what they started. */
   readonly #starting = new Set<Promise<unknown>>();
+  readonly #store: GuardedStore;
+  readonly #views = new Set<DiscoveryView>();
 
   constructor(options: RegistryOptions) {
     this.#options = resolveOptions(options);
@@ -48,6 +53,7 @@ export class ServiceRegistry {
     this.#events = new Emitter((error) =>
       logger.error('registry event listener threw', { error: String(error) }),
     );
+    this.#store = store;
     this.#time = new StoreTime(this.#options.store, this.#options.clock, logger);
     this.#registration = new Registration(this.#options, store, this.#time, this.#events);
     this.#reader = new FleetReader(this.#options, store, this.#events, this.#time);
@@ -114,6 +120,22 @@ export class ServiceRegistry {
     }
   }
 
+  /**
+   * A live, cached view of the fleet (`services`, default all) with synchronous reads and `pick`. It
+   * uses this registry's store, codec and namespace; `close()` of the registry closes it too.
+   */
+  discovery(options?: DiscoveryOptions): DiscoveryView {
+    this.#assertOpen();
+    const view: DiscoveryView = new Discovery(
+      this.#options,
+      resolveDiscoveryOptions(options, this.#options),
+      this.#store,
+      () => this.#views.delete(view),
+    );
+    this.#views.add(view);
+    return view;
+  }
+
   /** Whether this instance's record is being kept alive. */
   health(): RegistryHealth {
     return {
@@ -140,7 +162,11 @@ export class ServiceRegistry {
     const closing = this.#registration.close(keepRecord);
     this.#closing = (async () => {
       await Promise.allSettled([...this.#starting]);
-      await Promise.allSettled([this.#reader.close(), closing]);
+      await Promise.allSettled([
+        this.#reader.close(),
+        ...[...this.#views].map((view) => view.close()),
+        closing,
+      ]);
       await closing;
     })();
     return this.#closing;

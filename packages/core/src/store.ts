@@ -38,6 +38,14 @@ export interface PutOptions {
   readonly changed?: boolean;
 }
 
+/** A change counter that moves by more than this between two reads was reset, not changed that often. */
+export const COUNTER_RESET_LEAP = 1_000_000;
+
+/** Whether a change counter went from `before` to `after` by a reset (see `RegistryStore.changeCount`). */
+export function isCounterReset(before: number | undefined, after: number): boolean {
+  return before !== undefined && before !== 0 && (after < before || after - before > COUNTER_RESET_LEAP);
+}
+
 /** Optional capabilities a store declares; core never assumes one that is not declared. */
 export interface StoreCapabilities {
   /** The store pushes change notices (`watch`); without it core polls. */
@@ -63,6 +71,42 @@ export interface StoreCapabilities {
    * in a few bytes, whatever the size of its service. Default (absent) false: core lists the service.
    */
   readonly get?: boolean;
+  /**
+   * The store answers `probe`: per service, how many records are live, the change counter, and which
+   * records expire soon, from its own index, without reading any value. Default (absent) false.
+   */
+  readonly probe?: boolean;
+}
+
+/** What `probe` answers about one service. */
+export interface ServiceProbe {
+  readonly service: string;
+  /** Live records of the service now. */
+  readonly count: number;
+  /** The service's change counter, as `changeCount(namespace, service)` would answer. */
+  readonly changes: number;
+  /**
+   * Records that expire within the probe's horizon, soonest first, with milliseconds left by the
+   * store's own clock (relative, so the reader's clock skew does not matter). Every other live record
+   * expires after the horizon.
+   */
+  readonly expiring: readonly { readonly instanceId: string; readonly expiresInMs: number }[];
+}
+
+/** Options of `watch`. */
+export interface StoreWatchOptions {
+  /**
+   * Only notices of these services are wanted: a store that can subscribe per service does so, so a
+   * join costs nothing for readers of other services. A store that cannot filters nothing (the
+   * caller filters). Default every service of the namespace.
+   */
+  readonly services?: readonly string[];
+  /**
+   * Called with `false` when notices may be missed from now on (the subscription's connection
+   * dropped), and with `true` once they flow again, so a reader can say it is stale and re-read.
+   * Stores that cannot tell never call it.
+   */
+  readonly onInterruption?: (resumed: boolean) => void;
 }
 
 /**
@@ -83,12 +127,18 @@ export interface RegistryStore {
    * Calls `onChange(service)` when a record of the namespace is written or deleted.
    * Resolves to a function that stops watching. Present only when `capabilities.watch`.
    */
-  watch?(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>>;
+  watch?(
+    namespace: string,
+    onChange: (service: string) => void,
+    options?: StoreWatchOptions,
+  ): Promise<() => Promise<void>>;
   /**
    * A number that moves whenever a record of `service` (or, without `service`, of any service of the
    * namespace) is written with changed content (`PutOptions.changed` not false) or deleted. Routine
-   * refreshes and expiries need not move it. Compare it for inequality only: a store restart may reset
-   * it. One cheap round trip. Present only when `capabilities.changeCount`.
+   * refreshes and expiries need not move it. A counter the store lost (a restart, a flush, its own
+   * expiry) starts again from the store's clock in microseconds, so a reader tells a reset (the value
+   * falls, or leaps by more than `COUNTER_RESET_LEAP`) from changes; 0 means none yet. One cheap
+   * round trip. Present only when `capabilities.changeCount`.
    */
   changeCount?(namespace: string, service?: string): Promise<number>;
   /**
@@ -102,6 +152,12 @@ export interface RegistryStore {
    * once per 30 s per registry. Present only when `capabilities.time`.
    */
   time?(): Promise<number>;
+  /**
+   * Per service (in the order given): live count, change counter, and the records expiring within
+   * `horizonMs`. Reads a few dozen bytes per service whatever its size when nothing is about to
+   * expire. One round trip. Present only when `capabilities.probe`.
+   */
+  probe?(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]>;
   /**
    * A view of the same store (same connection, same `close`) that reads and writes `layout`, with its
    * own honest capabilities. Present when `capabilities.layouts` lists more than one layout.

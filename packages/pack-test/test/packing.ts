@@ -10,7 +10,9 @@ export const repoRoot = new URL('../../../', import.meta.url).pathname;
 
 /** The packages a user installs (directory under packages/ -> npm name). */
 export const publishedPackages = {
+  cli: '@service-registry/cli',
   core: '@service-registry/core',
+  http: '@service-registry/http',
   'redis-layout': '@service-registry/redis-layout',
   'store-keyv': '@service-registry/store-keyv',
   'store-memory': '@service-registry/store-memory',

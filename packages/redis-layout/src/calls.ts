@@ -1,13 +1,37 @@
-import { assertName, type RecordRef, RegistryError, type StoredRecord } from '@service-registry/core';
-import { changesChannel, indexKey, recordKey, recordKeyPrefix, servicesKey } from './keys.js';
 import {
+  assertName,
+  type RecordRef,
+  RegistryError,
+  type ServiceProbe,
+  type StoredRecord,
+} from '@service-registry/core';
+import {
+  changeCounterKey,
+  changesChannel,
+  indexKey,
+  namespaceCounterKey,
+  recordKey,
+  recordKeyPrefix,
+  serviceChannel,
+  servicesKey,
+} from './keys.js';
+import {
+  bumpCounterScript,
+  changeCountScript,
   deleteScript,
   listServiceScript,
   listServicesScript,
+  probeServiceScript,
   putScript,
   type RedisScript,
   touchServiceScript,
 } from './scripts.js';
+
+/**
+ * How long a change counter outlives the deregistration of a service's last instance, in ms (one
+ * minute): long enough for polling readers to see it move, short enough to leave nothing behind.
+ */
+export const COUNTER_LIFETIME_MS = 60_000;
 
 /** One script invocation: what to send as `EVALSHA sha1 keys.length ...keys ...args`. */
 export interface ScriptCall {
@@ -66,8 +90,12 @@ export function putCall(
 ): ScriptCall {
   assertRef(ref);
   if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
-  const keys = [recordKey(ref), indexKey(ref.namespace, ref.service)];
-  if (options.directory ?? true) keys.push(servicesKey(ref.namespace));
+  const keys = [
+    recordKey(ref),
+    indexKey(ref.namespace, ref.service),
+    changeCounterKey(ref.namespace, ref.service),
+  ];
+  if (options.directory ?? true) keys.push(servicesKey(ref.namespace), namespaceCounterKey(ref.namespace));
   return {
     script: putScript,
     keys,
@@ -78,26 +106,81 @@ export function putCall(
       changesChannel(ref.namespace),
       ref.service,
       options.changed === false ? '0' : '1',
+      serviceChannel(ref.namespace, ref.service),
     ],
   };
 }
 
-/** The directory half of a refresh, sent beside `putCall(..., { directory: false })` on a Cluster. */
-export function touchServiceCall(namespace: string, service: string, ttlMs: number): ScriptCall {
+/**
+ * The directory half of a refresh, sent beside `putCall(..., { directory: false })` on a Cluster;
+ * a changed write (`changed` not false) also moves the namespace's change counter.
+ */
+export function touchServiceCall(
+  namespace: string,
+  service: string,
+  ttlMs: number,
+  options: { readonly changed?: boolean } = {},
+): ScriptCall {
   assertName(namespace, 'namespace');
   assertName(service, 'service name');
-  return { script: touchServiceScript, keys: [servicesKey(namespace)], args: [ttlArgument(ttlMs), service] };
+  return {
+    script: touchServiceScript,
+    keys: [servicesKey(namespace), namespaceCounterKey(namespace)],
+    args: [ttlArgument(ttlMs), service, options.changed === false ? '0' : '1'],
+  };
+}
+
+/** Moves the namespace's change counter: beside a delete on a Cluster, where it lives in another slot. */
+export function bumpNamespaceCall(namespace: string): ScriptCall {
+  assertName(namespace, 'namespace');
+  return {
+    script: bumpCounterScript,
+    keys: [namespaceCounterKey(namespace)],
+    args: [String(COUNTER_LIFETIME_MS)],
+  };
+}
+
+/** The change counter of one service, or of the namespace; the reply is a number (0: none yet). */
+export function changeCountCall(namespace: string, service?: string): ScriptCall {
+  assertName(namespace, 'namespace');
+  if (service !== undefined) assertName(service, 'service name');
+  const key = service === undefined ? namespaceCounterKey(namespace) : changeCounterKey(namespace, service);
+  return { script: changeCountScript, keys: [key], args: [] };
+}
+
+/** Count, counter and soon-expiring entries of one service; parse the reply with `parseProbe`. */
+export function probeServiceCall(namespace: string, service: string, horizonMs: number): ScriptCall {
+  assertName(namespace, 'namespace');
+  assertName(service, 'service name');
+  if (typeof horizonMs !== 'number' || !Number.isFinite(horizonMs) || horizonMs < 0) {
+    throw new RegistryError('invalid-argument', `horizonMs must be a non-negative number, got ${horizonMs}`);
+  }
+  return {
+    script: probeServiceScript,
+    keys: [indexKey(namespace, service), changeCounterKey(namespace, service)],
+    args: [String(Math.ceil(horizonMs))],
+  };
 }
 
 /** A deregistration: remove the record and its index entry, publish if anything was there. */
 export function deleteCall(ref: RecordRef, options: DirectoryOptions = {}): ScriptCall {
   assertRef(ref);
-  const keys = [recordKey(ref), indexKey(ref.namespace, ref.service)];
-  if (options.directory ?? true) keys.push(servicesKey(ref.namespace));
+  const keys = [
+    recordKey(ref),
+    indexKey(ref.namespace, ref.service),
+    changeCounterKey(ref.namespace, ref.service),
+  ];
+  if (options.directory ?? true) keys.push(servicesKey(ref.namespace), namespaceCounterKey(ref.namespace));
   return {
     script: deleteScript,
     keys,
-    args: [ref.instanceId, changesChannel(ref.namespace), ref.service],
+    args: [
+      ref.instanceId,
+      changesChannel(ref.namespace),
+      ref.service,
+      String(COUNTER_LIFETIME_MS),
+      serviceChannel(ref.namespace, ref.service),
+    ],
   };
 }
 
@@ -184,4 +267,35 @@ export function parseRecords(namespace: string, service: string, reply: unknown)
 /** Reads the reply of `listServicesCall`. */
 export function parseServices(reply: unknown): string[] {
   return replyArray(reply, listServicesScript.name).map((item) => replyString(item, 'service name'));
+}
+
+function replyNumber(item: unknown, what: string): number {
+  const value = typeof item === 'string' ? Number(item) : item;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RegistryError('store-unavailable', `unexpected ${what} in a redis reply: ${typeof item}`);
+  }
+  return value;
+}
+
+/** Reads the reply of `changeCountCall`. */
+export function parseChangeCount(reply: unknown): number {
+  return replyNumber(reply, 'change count');
+}
+
+/** Reads the `{count, counter, id, ms, ...}` reply of `probeServiceCall`. */
+export function parseProbe(service: string, reply: unknown): ServiceProbe {
+  const items = replyArray(reply, probeServiceScript.name);
+  const expiring: { instanceId: string; expiresInMs: number }[] = [];
+  for (let index = 2; index + 1 < items.length; index += 2) {
+    expiring.push({
+      instanceId: replyString(items[index], 'instance id'),
+      expiresInMs: replyNumber(items[index + 1], 'expiry'),
+    });
+  }
+  return {
+    service,
+    count: replyNumber(items[0], 'count'),
+    changes: replyNumber(items[1], 'change count'),
+    expiring,
+  };
 }

@@ -17,31 +17,43 @@ export {
 export type { DirectoryOptions, ListServiceCallOptions, PutCallOptions, ScriptCall } from './calls.js';
 export {
   brokenIndexRecord,
+  bumpNamespaceCall,
+  COUNTER_LIFETIME_MS,
+  changeCountCall,
   deleteCall,
   listServiceCall,
   listServicesCall,
+  parseChangeCount,
+  parseProbe,
   parseRecords,
   parseServices,
+  probeServiceCall,
   putCall,
   scriptArguments,
   touchServiceCall,
   ttlArgument,
 } from './calls.js';
 export {
+  changeCounterKey,
   changesChannel,
   indexKey,
   isLiveEntry,
+  namespaceCounterKey,
   recordKey,
   recordKeyPrefix,
+  serviceChannel,
   servicesKey,
 } from './keys.js';
 export type { ScriptOutcome, ScriptTransport } from './run-scripts.js';
 export { isNoScriptError, runScript, runScriptPipeline } from './run-scripts.js';
 export type { RedisScript } from './scripts.js';
 export {
+  bumpCounterScript,
+  changeCountScript,
   deleteScript,
   listServiceScript,
   listServicesScript,
+  probeServiceScript,
   putScript,
   scripts,
   touchServiceScript,

@@ -6,7 +6,10 @@ import type { RecordRef } from '@service-registry/core';
  *   ns:{svc}:<instanceId>  string  the record (the codec's ciphertext), expiring with PX ttl
  *   ns:index:{svc}         zset    instanceId -> expiry in ms (Redis server clock); the per-service index
  *   ns:services            zset    service -> latest expiry written for it; the namespace's directory
- *   ns:changes             channel PUBLISH <service> on every put, and on a delete that removed something
+ *   ns:changes             channel PUBLISH <service> on a join or change, and on a delete that removed something
+ *   ns:changes:svc         channel the same notices, for readers of that service only
+ *   ns:changed:{svc}       string  the service's change counter (moved by the same events)
+ *   ns:{ns:services}:changed  string  the namespace's change counter, in the directory's slot
  *
  * Record and index share the hash tag `{svc}`: each per-service script touches one slot, and a
  * service lives on one Redis Cluster node. The directory lives in another slot. On a single Redis the
@@ -56,4 +59,22 @@ export function changesChannel(namespace: string): string {
  */
 export function isLiveEntry(expiresAtMs: number, nowMs: number): boolean {
   return expiresAtMs > nowMs;
+}
+
+/** `ns:changes:svc` — the channel that carries change notices of one service only. */
+export function serviceChannel(namespace: string, service: string): string {
+  return `${namespace}:changes:${service}`;
+}
+
+/** `ns:changed:{svc}` — a service's change counter, in its records' slot. */
+export function changeCounterKey(namespace: string, service: string): string {
+  return `${namespace}:changed:{${service}}`;
+}
+
+/**
+ * `ns:{ns:services}:changed` — the namespace's change counter. The hash tag puts it in the slot of
+ * `ns:services` (a key without a tag hashes whole), so one Cluster script updates both.
+ */
+export function namespaceCounterKey(namespace: string): string {
+  return `${namespace}:{${servicesKey(namespace)}}:changed`;
 }

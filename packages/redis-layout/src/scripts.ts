@@ -38,62 +38,131 @@ const define = (name: string, body: string, readOnly = false): RedisScript => {
   return { name, source, sha1: sha1Hex(source), readOnly };
 };
 
+// A change counter: INCR, or the server's time in microseconds when the key is new, so a counter lost
+// with a restarted store restarts more than a million away from any value a reader saw (a reset). It outlives the last change by a
+// while (ten ttls after a write); a reader that then finds it gone sees it move once.
+const BUMP = `local function bump(key, lifetime)
+  if redis.call('INCR', key) == 1 then redis.call('SET', key, now * 1000) end
+  redis.call('PEXPIRE', key, lifetime)
+end
+local function lifetimeOf(key, fallback)
+  local left = redis.call('PTTL', key)
+  if left > fallback then return left end
+  return fallback
+end
+`;
+
 /**
- * A refresh. KEYS: record, index, [directory]. ARGV: value, ttl ms, instance id, channel, service,
- * notify (`0` when the record's content did not change). Writes the record with PX and its index entry;
- * publishes the service name when the instance is new to the index (a join, or a store that lost it)
- * or its content changed. The index is pruned of expired entries when it grows and at each upkeep
- * (reads never prune: they run read-only). Upkeep of the directory and of the index's
- * own expiry runs about once per ttl, not on every refresh: both are extended to a horizon one ttl past
- * the record's expiry, and touched again only once a record would outlive it. On Redis Cluster (no
- * directory key here) the index's expiry is checked on every refresh instead.
+ * A refresh. KEYS: record, index, counter, [directory, namespace counter]. ARGV: value, ttl ms,
+ * instance id, channel, service, notify (`0` when the record's content did not change), service
+ * channel. Writes the record with PX and its index entry; when the instance is new to the index (a
+ * join, or a store that lost it) or its content changed, bumps the change counters and publishes the
+ * service name on the namespace's channel and the service's own. The index is pruned of expired
+ * entries when it grows and at each upkeep (reads never prune: they run read-only). Upkeep of the
+ * directory and of the index's own expiry runs about once per ttl, not on every refresh: both are
+ * extended to a horizon one ttl past the record's expiry, and touched again only once a record would
+ * outlive it. On Redis Cluster (no directory key here) the index's expiry is checked on every refresh
+ * instead.
  */
 export const putScript: RedisScript = define(
   'put',
-  `${NOW}local ttl = tonumber(ARGV[2])
+  `${NOW}${BUMP}local ttl = tonumber(ARGV[2])
 local expiresAt = now + ttl
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 local added = redis.call('ZADD', KEYS[2], expiresAt, ARGV[3])
 if added == 1 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-if KEYS[3] then
-  if tonumber(redis.call('ZSCORE', KEYS[3], ARGV[5]) or '0') < expiresAt then
+if KEYS[4] then
+  if tonumber(redis.call('ZSCORE', KEYS[4], ARGV[5]) or '0') < expiresAt then
     local horizon = expiresAt + ttl
-    redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
     if added == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-    redis.call('ZADD', KEYS[3], horizon, ARGV[5])
-    if redis.call('PTTL', KEYS[3]) < horizon - now then redis.call('PEXPIRE', KEYS[3], horizon - now) end
+    redis.call('ZADD', KEYS[4], horizon, ARGV[5])
+    if redis.call('PTTL', KEYS[4]) < horizon - now then redis.call('PEXPIRE', KEYS[4], horizon - now) end
     if redis.call('PTTL', KEYS[2]) < horizon - now then redis.call('PEXPIRE', KEYS[2], horizon - now) end
+    redis.call('PEXPIRE', KEYS[3], horizon - now)
+    redis.call('PEXPIRE', KEYS[5], horizon - now)
   elseif added == 1 and redis.call('PTTL', KEYS[2]) < ttl then
     redis.call('PEXPIRE', KEYS[2], ttl)
   end
 elseif redis.call('PTTL', KEYS[2]) < ttl then
   if added == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
   redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
 end
-if added == 1 or ARGV[6] ~= '0' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+if added == 1 or ARGV[6] ~= '0' then
+  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
+  if KEYS[5] then bump(KEYS[5], lifetimeOf(KEYS[4], ttl)) end
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
+  redis.call('PUBLISH', ARGV[7], ARGV[5])
+end
 return added
 `,
 );
 
-/** The directory half of a refresh on Redis Cluster. KEYS: directory. ARGV: ttl ms, service. */
+/**
+ * The directory half of a refresh on Redis Cluster. KEYS: directory, namespace counter. ARGV: ttl
+ * ms, service, changed (`0` for a routine refresh): a changed write bumps the namespace counter.
+ */
 export const touchServiceScript: RedisScript = define(
   'touch-service',
-  `${NOW}${TOUCH_DIRECTORY}local ttl = tonumber(ARGV[1])
+  `${NOW}${TOUCH_DIRECTORY}${BUMP}local ttl = tonumber(ARGV[1])
 touchDirectory(KEYS[1], ARGV[2], now + ttl, ttl)
+if KEYS[2] then
+  if ARGV[3] ~= '0' then bump(KEYS[2], lifetimeOf(KEYS[1], ttl)) else redis.call('PEXPIRE', KEYS[2], lifetimeOf(KEYS[1], ttl)) end
+end
 return 1
 `,
 );
 
+/** Bumps one change counter. KEYS: counter. ARGV: lifetime ms. (The namespace's, after a delete on a Cluster.) */
+export const bumpCounterScript: RedisScript = define(
+  'bump-counter',
+  `${NOW}${BUMP}bump(KEYS[1], tonumber(ARGV[1]))
+return 1
+`,
+);
+
+/** A change counter's value, 0 when it does not exist. KEYS: counter. Read-only. */
+export const changeCountScript: RedisScript = define(
+  'change-count',
+  `return tonumber(redis.call('GET', KEYS[1]) or '0')
+`,
+);
+
 /**
- * A deregistration. KEYS: record, index, [directory]. ARGV: instance id, channel, service. Drops the
- * service from the directory when given (single Redis) and its index is gone; publishes only when
- * something was removed; returns how many keys and entries were.
+ * What a reader needs to learn refreshed expiries without reading records. KEYS: index, counter.
+ * ARGV: horizon ms. Returns `{count, counter, id, ms left, id, ms left, ...}`: the live entries, the
+ * change counter, and the entries that expire within the horizon (soonest first) with milliseconds
+ * left by this node's clock. Read-only; a few dozen bytes when nothing is about to expire.
+ */
+export const probeServiceScript: RedisScript = define(
+  'probe-service',
+  `${NOW}local reply = {redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf'), tonumber(redis.call('GET', KEYS[2]) or '0')}
+local soon = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, now + tonumber(ARGV[1]), 'WITHSCORES')
+for position = 1, #soon, 2 do
+  reply[#reply + 1] = soon[position]
+  reply[#reply + 1] = tonumber(soon[position + 1]) - now
+end
+return reply
+`,
+);
+
+/**
+ * A deregistration. KEYS: record, index, counter, [directory, namespace counter]. ARGV: instance id,
+ * channel, service, the counters' lifetime in ms, service channel. Drops the service from the
+ * directory when given (single Redis) and its index is gone; bumps the counters and publishes only
+ * when something was removed; returns how many keys and entries were.
  */
 export const deleteScript: RedisScript = define(
   'delete',
-  `local removed = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
-if KEYS[3] and redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
-if removed > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+  `${NOW}${BUMP}local removed = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[2], ARGV[1])
+if KEYS[4] and redis.call('EXISTS', KEYS[2]) == 0 then redis.call('ZREM', KEYS[4], ARGV[3]) end
+if removed > 0 then
+  bump(KEYS[3], lifetimeOf(KEYS[2], tonumber(ARGV[4])))
+  if KEYS[5] then bump(KEYS[5], lifetimeOf(KEYS[4], tonumber(ARGV[4]))) end
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  redis.call('PUBLISH', ARGV[5], ARGV[3])
+end
 return removed
 `,
 );
@@ -148,4 +217,7 @@ export const scripts: readonly RedisScript[] = [
   deleteScript,
   listServiceScript,
   listServicesScript,
+  bumpCounterScript,
+  changeCountScript,
+  probeServiceScript,
 ];

@@ -1,14 +1,20 @@
 import { isRegistryError } from '@service-registry/core';
 import { describe, expect, it } from 'vitest';
 import {
+  changeCountCall,
+  changeCounterKey,
   changesChannel,
   deleteCall,
   indexKey,
   isLiveEntry,
+  keySlot,
   listServiceCall,
   listServicesCall,
+  namespaceCounterKey,
+  parseProbe,
   parseRecords,
   parseServices,
+  probeServiceCall,
   putCall,
   recordKey,
   scriptArguments,
@@ -46,20 +52,55 @@ describe('script calls', () => {
   it('a put declares record, index and (on a single Redis) the directory', () => {
     const call = putCall(ref, 'value', 1500.2);
     expect(call.script.name).toBe('put');
-    expect(call.keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}', 'reg:services']);
-    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api', '1']);
-    expect(putCall(ref, 'value', 1000, { changed: false }).args.at(-1)).toBe('0');
-    expect(scriptArguments(call)).toEqual([3, ...call.keys, ...call.args]);
-    expect(putCall(ref, 'value', 1000, { directory: false }).keys).toHaveLength(2);
+    expect(call.keys).toEqual([
+      'reg:{api}:pod-1',
+      'reg:index:{api}',
+      'reg:changed:{api}',
+      'reg:services',
+      'reg:{reg:services}:changed',
+    ]);
+    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api', '1', 'reg:changes:api']);
+    expect(putCall(ref, 'value', 1000, { changed: false }).args[5]).toBe('0');
+    expect(scriptArguments(call)).toEqual([5, ...call.keys, ...call.args]);
+    expect(putCall(ref, 'value', 1000, { directory: false }).keys).toHaveLength(3);
     expect(touchServiceCall('reg', 'api', 1000)).toMatchObject({
-      keys: ['reg:services'],
-      args: ['1000', 'api'],
+      keys: ['reg:services', 'reg:{reg:services}:changed'],
+      args: ['1000', 'api', '1'],
     });
+    expect(touchServiceCall('reg', 'api', 1000, { changed: false }).args[2]).toBe('0');
   });
 
   it('a delete and the lists declare keys of one slot each', () => {
-    expect(deleteCall(ref).keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}', 'reg:services']);
-    expect(deleteCall(ref, { directory: false }).keys).toEqual(['reg:{api}:pod-1', 'reg:index:{api}']);
+    expect(deleteCall(ref).keys).toEqual([
+      'reg:{api}:pod-1',
+      'reg:index:{api}',
+      'reg:changed:{api}',
+      'reg:services',
+      'reg:{reg:services}:changed',
+    ]);
+    expect(deleteCall(ref, { directory: false }).keys).toEqual([
+      'reg:{api}:pod-1',
+      'reg:index:{api}',
+      'reg:changed:{api}',
+    ]);
+    // Every call's keys share one slot, so each runs on one Cluster node.
+    for (const call of [
+      putCall(ref, 'v', 1000, { directory: false }),
+      deleteCall(ref, { directory: false }),
+      touchServiceCall('reg', 'api', 1000),
+      probeServiceCall('reg', 'api', 1000),
+    ]) {
+      expect(new Set(call.keys.map((key) => keySlot(key))).size, call.script.name).toBe(1);
+    }
+    expect(keySlot(namespaceCounterKey('reg'))).toBe(keySlot(servicesKey('reg')));
+    expect(changeCountCall('reg', 'api').keys).toEqual([changeCounterKey('reg', 'api')]);
+    expect(changeCountCall('reg').keys).toEqual(['reg:{reg:services}:changed']);
+    expect(parseProbe('api', [2, 7, 'pod-1', 900])).toEqual({
+      service: 'api',
+      count: 2,
+      changes: 7,
+      expiring: [{ instanceId: 'pod-1', expiresInMs: 900 }],
+    });
     expect(listServiceCall('reg', 'api')).toMatchObject({ keys: ['reg:index:{api}'], args: ['reg:{api}:'] });
     expect(listServiceCall('reg', 'api', { keyPrefix: 'app:' }).args).toEqual(['app:reg:{api}:']);
     expect(listServicesCall('reg').keys).toEqual(['reg:services']);

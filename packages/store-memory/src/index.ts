@@ -5,6 +5,7 @@ import {
   type RecordRef,
   RegistryError,
   type RegistryStore,
+  type ServiceProbe,
   type StoredRecord,
   systemClock,
 } from '@service-registry/core';
@@ -63,6 +64,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // namespace -> service -> instanceId -> entry: listing one service never walks the others.
   const namespaces = new Map<string, Map<string, Map<string, Entry>>>();
   const watchers = new Map<string, Set<(service: string) => void>>();
+  // Change counters per namespace and per `namespace:service`; they start from the clock in
+  // microseconds, so a counter created again after `clear()` is seen to have been reset.
+  const counters = new Map<string, number>();
+  const bump = (key: string): void => {
+    counters.set(key, (counters.get(key) ?? clock.now() * 1000) + 1);
+  };
   const views = new Map<KeyLayout, MemoryStore>();
   let closed = false;
 
@@ -70,6 +77,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (closed) throw new RegistryError('store-closed', `memory store: ${operation} after close()`);
   };
   const notify = (namespace: string, service: string): void => {
+    bump(namespace);
+    bump(`${namespace}:${service}`);
     for (const listener of watchers.get(namespace) ?? []) queueMicrotask(() => listener(service));
   };
   const collect = (instances: Map<string, Entry>, now: number, into: StoredRecord[]): void => {
@@ -82,7 +91,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const view = (layout: KeyLayout): MemoryStore => {
     const existing = views.get(layout);
     if (existing) return existing;
-    const write = (ref: RecordRef, value: string, ttlMs: number): void => {
+    const write = (ref: RecordRef, value: string, ttlMs: number, changed = true): void => {
       if (typeof value !== 'string')
         throw new RegistryError('invalid-argument', 'memory store: value must be a string');
       if (!(ttlMs > 0))
@@ -90,13 +99,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const lifetimeMs = layout === 'apicrud' ? Math.ceil(ttlMs / 1000) * 1000 : ttlMs;
       const services = getOrCreate(namespaces, ref.namespace, () => new Map<string, Map<string, Entry>>());
       const instances = getOrCreate(services, ref.service, () => new Map<string, Entry>());
+      const previous = instances.get(ref.instanceId);
       instances.set(ref.instanceId, { ref: { ...ref }, value, expiresAt: clock.now() + lifetimeMs });
-      notify(ref.namespace, ref.service);
+      // A routine refresh (same content, record still there) is not a change, as on Redis.
+      if (changed || previous === undefined || previous.expiresAt <= clock.now())
+        notify(ref.namespace, ref.service);
     };
 
     const store: MemoryStore = {
       name: 'memory',
-      capabilities: { watch: true, nativeExpiry: true, layout, layouts: LAYOUTS, time: tellsTime, get: true },
+      capabilities: {
+        watch: true,
+        nativeExpiry: true,
+        layout,
+        layouts: LAYOUTS,
+        changeCount: true,
+        probe: true,
+        time: tellsTime,
+        get: true,
+      },
       async get(ref) {
         assertOpen('get');
         const entry = namespaces.get(ref.namespace)?.get(ref.service)?.get(ref.instanceId);
@@ -110,9 +131,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             },
           }
         : {}),
-      async put(ref, value, ttlMs) {
+      async put(ref, value, ttlMs, options) {
         assertOpen('put');
-        write(ref, value, ttlMs);
+        write(ref, value, ttlMs, options?.changed !== false);
       },
       async delete(ref) {
         assertOpen('delete');
@@ -133,13 +154,37 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         }
         return records;
       },
-      async watch(namespace, onChange) {
+      async watch(namespace, onChange, options) {
         assertOpen('watch');
         const set = getOrCreate(watchers, namespace, () => new Set<(service: string) => void>());
-        set.add(onChange);
+        const only = options?.services === undefined ? undefined : new Set(options.services);
+        const listener =
+          only === undefined ? onChange : (service: string) => only.has(service) && onChange(service);
+        set.add(listener);
         return async () => {
-          set.delete(onChange);
+          set.delete(listener);
         };
+      },
+      async changeCount(namespace, service) {
+        assertOpen('changeCount');
+        return counters.get(service === undefined ? namespace : `${namespace}:${service}`) ?? 0;
+      },
+      async probe(namespace, services, horizonMs) {
+        assertOpen('probe');
+        const now = clock.now();
+        return services.map((service): ServiceProbe => {
+          const instances = namespaces.get(namespace)?.get(service);
+          const expiring: { instanceId: string; expiresInMs: number }[] = [];
+          let count = 0;
+          for (const [id, entry] of instances ?? []) {
+            if (entry.expiresAt <= now) continue;
+            count++;
+            if (entry.expiresAt - now <= horizonMs)
+              expiring.push({ instanceId: id, expiresInMs: entry.expiresAt - now });
+          }
+          expiring.sort((left, right) => left.expiresInMs - right.expiresInMs);
+          return { service, count, changes: counters.get(`${namespace}:${service}`) ?? 0, expiring };
+        });
       },
       withLayout(other) {
         if (!LAYOUTS.includes(other)) {
@@ -153,6 +198,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       },
       clear() {
         namespaces.clear();
+        counters.clear();
       },
       putRaw(ref, value, ttlMs) {
         write(ref, value, ttlMs);

@@ -1,4 +1,8 @@
-import { runRegistryScenarios, runStoreConformance } from '@service-registry/test-suite';
+import {
+  runDiscoveryConformance,
+  runRegistryScenarios,
+  runStoreConformance,
+} from '@service-registry/test-suite';
 import { memoryStore } from '../src/index.js';
 
 let now = Date.parse('2026-11-26T12:00:00Z');
@@ -6,7 +10,14 @@ const manualClock = { now: () => now };
 
 runStoreConformance('memory (manual clock)', {
   createStore: () => memoryStore({ clock: manualClock }),
-  capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
+  capabilities: {
+    watch: true,
+    nativeExpiry: true,
+    layout: 'native',
+    layouts: ['native', 'apicrud'],
+    changeCount: true,
+    probe: true,
+  },
   advanceTime: async (ms) => {
     now += ms;
   },
@@ -14,11 +25,26 @@ runStoreConformance('memory (manual clock)', {
 
 runStoreConformance('memory (system clock)', {
   createStore: () => memoryStore(),
-  capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
+  capabilities: {
+    watch: true,
+    nativeExpiry: true,
+    layout: 'native',
+    layouts: ['native', 'apicrud'],
+    changeCount: true,
+    probe: true,
+  },
 });
 
 runRegistryScenarios('memory', { createStore: () => memoryStore() });
 runRegistryScenarios('memory (apicrud mode)', {
   createStore: () => memoryStore(),
   registryOptions: { mode: 'apicrud' },
+});
+
+const shared = memoryStore();
+runDiscoveryConformance('memory', {
+  createStore: () => shared,
+  flush: async () => shared.clear(),
+  flushIsAtomic: true,
+  pollInterval: 0.2,
 });

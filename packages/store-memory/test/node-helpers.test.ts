@@ -11,9 +11,13 @@ async function signalChild(
   file: string,
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; output: string }> {
-  const process_ = spawn(process.execPath, ['--conditions=@service-registry/source', '--import', 'tsx', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const process_ = spawn(
+    process.execPath,
+    ['--conditions=@service-registry/source', '--import', 'tsx', file],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     process_.stdout.on('data', (chunk: Buffer) => {

@@ -6,17 +6,26 @@ import {
   type RecordRef,
   RegistryError,
   type RegistryStore,
+  type ServiceProbe,
   type StoredRecord,
+  type StoreWatchOptions,
 } from '@service-registry/core';
 import {
   brokenIndexRecord,
+  bumpNamespaceCall,
+  changeCountCall,
+  changesChannel,
   deleteCall,
   listServiceCall,
   listServicesCall,
+  parseChangeCount,
+  parseProbe,
   parseRecords,
   parseServices,
+  probeServiceCall,
   putCall,
   recordKey,
+  serviceChannel,
   touchServiceCall,
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
@@ -186,6 +195,8 @@ export function redisStore(options: RedisStoreOptions) {
       layouts: LAYOUTS,
       time: true,
       get: true,
+      changeCount: true,
+      probe: true,
     },
 
     /** `GET` of the record key (ioredis adds a `keyPrefix`; a Cluster routes it to the record's slot). */
@@ -211,14 +222,22 @@ export function redisStore(options: RedisStoreOptions) {
         // The directory lives in another slot: same round trip, another command.
         await Promise.all([
           runScript(client, putCall(ref, value, ttlMs, { directory: false, changed })),
-          runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs)),
+          runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs, { changed })),
         ]);
       });
     },
 
     delete(ref: RecordRef): Promise<void> {
       return attempt('delete', async () => {
-        await runScript(client, deleteCall(ref, { directory: !cluster }));
+        if (!cluster) {
+          await runScript(client, deleteCall(ref));
+          return;
+        }
+        // The namespace's counter lives in the directory's slot: same round trip, another command.
+        await Promise.all([
+          runScript(client, deleteCall(ref, { directory: false })),
+          runScript(client, bumpNamespaceCall(ref.namespace)),
+        ]);
       });
     },
 
@@ -230,10 +249,37 @@ export function redisStore(options: RedisStoreOptions) {
       });
     },
 
-    watch(namespace: string, onChange: (service: string) => void): Promise<() => Promise<void>> {
+    changeCount(namespace: string, service?: string): Promise<number> {
+      return attempt('changeCount', async () =>
+        parseChangeCount(await runScript(client, changeCountCall(namespace, service))),
+      );
+    },
+
+    probe(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]> {
+      return attempt('probe', async () => {
+        const replies = await runScripts(
+          client,
+          services.map((service) => probeServiceCall(namespace, service, horizonMs)),
+        );
+        return services.map((service, index) => parseProbe(service, replies[index]));
+      });
+    },
+
+    // With `services`, one channel per service: a join then reaches only the readers of its service.
+    watch(
+      namespace: string,
+      onChange: (service: string) => void,
+      options?: StoreWatchOptions,
+    ): Promise<() => Promise<void>> {
       return attempt('watch', async () => {
         assertName(namespace, 'namespace');
-        const stop = await notices.watch(namespace, onChange);
+        const services = options?.services;
+        if (services !== undefined) for (const service of services) assertName(service, 'service name');
+        const channels =
+          services === undefined
+            ? [changesChannel(namespace)]
+            : services.map((service) => serviceChannel(namespace, service));
+        const stop = await notices.watch(channels, onChange, options?.onInterruption);
         return () => stop().catch((error: unknown) => Promise.reject(storeError('unwatch', error)));
       });
     },

@@ -1,4 +1,3 @@
-import { changesChannel } from '@service-registry/redis-layout';
 import type { RedisClientLike, RedisSubscriberLike } from './client.js';
 
 type Listener = (service: string) => void;
@@ -8,15 +7,35 @@ interface Subscription {
   readonly subscribed: Promise<unknown>;
 }
 
-/** Change notices for the store: one subscriber connection (a `duplicate()`), one SUBSCRIBE per namespace. */
+/**
+ * Change notices for the store: one subscriber connection (a `duplicate()`), one SUBSCRIBE per channel
+ * (a namespace's, or one service's) however many watchers share it.
+ */
 export interface WatchHub {
-  watch(namespace: string, onChange: Listener): Promise<() => Promise<void>>;
+  watch(
+    channels: readonly string[],
+    onChange: Listener,
+    onInterruption?: (resumed: boolean) => void,
+  ): Promise<() => Promise<void>>;
   close(): void;
 }
 
 export function createWatchHub(client: RedisClientLike): WatchHub {
   let subscriber: RedisSubscriberLike | undefined;
   const subscriptions = new Map<string, Subscription>();
+  const interruptionListeners = new Set<(resumed: boolean) => void>();
+  let interrupted = false;
+  const tell = (resumed: boolean): void => {
+    if (interrupted === !resumed) return;
+    interrupted = !resumed;
+    for (const listener of [...interruptionListeners]) {
+      try {
+        listener(resumed);
+      } catch {
+        // A reader's failing callback must not break the connection.
+      }
+    }
+  };
 
   const connect = (): RedisSubscriberLike => {
     if (subscriber) return subscriber;
@@ -24,6 +43,9 @@ export function createWatchHub(client: RedisClientLike): WatchHub {
     // Connection failures are retried by ioredis (with resubscription); missed notices are covered by
     // the core's polling, so there is nobody to tell here.
     created.on('error', () => {});
+    // ioredis resubscribes on reconnect; between the two, notices are lost: readers re-read.
+    created.on('close', () => tell(false));
+    created.on('ready', () => tell(true));
     created.on('message', (channel, message) => {
       for (const listener of subscriptions.get(channel)?.listeners ?? []) {
         try {
@@ -37,34 +59,53 @@ export function createWatchHub(client: RedisClientLike): WatchHub {
     return created;
   };
 
+  const watchChannel = async (channel: string, onChange: Listener): Promise<() => Promise<void>> => {
+    const connection = connect();
+    let subscription = subscriptions.get(channel);
+    if (!subscription) {
+      subscription = { listeners: new Set(), subscribed: connection.subscribe(channel) };
+      subscriptions.set(channel, subscription);
+    }
+    const listener: Listener = (service) => onChange(service);
+    subscription.listeners.add(listener);
+    try {
+      await subscription.subscribed;
+    } catch (error) {
+      subscription.listeners.delete(listener);
+      if (subscriptions.get(channel) === subscription) subscriptions.delete(channel);
+      throw error;
+    }
+    const current = subscription;
+    return async () => {
+      current.listeners.delete(listener);
+      if (current.listeners.size > 0 || subscriptions.get(channel) !== current) return;
+      subscriptions.delete(channel);
+      await subscriber?.unsubscribe(channel);
+    };
+  };
+
   return {
-    async watch(namespace, onChange) {
-      const channel = changesChannel(namespace);
-      const connection = connect();
-      let subscription = subscriptions.get(channel);
-      if (!subscription) {
-        subscription = { listeners: new Set(), subscribed: connection.subscribe(channel) };
-        subscriptions.set(channel, subscription);
+    async watch(channels, onChange, onInterruption) {
+      const stops: (() => Promise<void>)[] = [];
+      if (onInterruption) {
+        interruptionListeners.add(onInterruption);
+        stops.push(async () => {
+          interruptionListeners.delete(onInterruption);
+        });
       }
-      const listener: Listener = (service) => onChange(service);
-      subscription.listeners.add(listener);
       try {
-        await subscription.subscribed;
+        for (const channel of channels) stops.push(await watchChannel(channel, onChange));
       } catch (error) {
-        subscription.listeners.delete(listener);
-        if (subscriptions.get(channel) === subscription) subscriptions.delete(channel);
+        await Promise.allSettled(stops.map((stop) => stop()));
         throw error;
       }
-      const current = subscription;
       return async () => {
-        current.listeners.delete(listener);
-        if (current.listeners.size > 0 || subscriptions.get(channel) !== current) return;
-        subscriptions.delete(channel);
-        await subscriber?.unsubscribe(channel);
+        await Promise.all(stops.map((stop) => stop()));
       };
     },
     close() {
       subscriptions.clear();
+      interruptionListeners.clear();
       subscriber?.disconnect();
       subscriber = undefined;
     },

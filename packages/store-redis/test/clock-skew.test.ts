@@ -18,10 +18,14 @@ interface ChildHandle {
 }
 
 function start(role: 'writer' | 'reader', shiftMs: number, url: string, namespace: string): ChildHandle {
-  const spawned = spawn(process.execPath, ['--conditions=@service-registry/source', '--import', 'tsx', child], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ROLE: role, SHIFT_MS: String(shiftMs), REDIS_URL: url, NAMESPACE: namespace },
-  });
+  const spawned = spawn(
+    process.execPath,
+    ['--conditions=@service-registry/source', '--import', 'tsx', child],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ROLE: role, SHIFT_MS: String(shiftMs), REDIS_URL: url, NAMESPACE: namespace },
+    },
+  );
   const messages: Record<string, unknown>[] = [];
   let buffer = '';
   spawned.stdout?.on('data', (chunk: Buffer) => {

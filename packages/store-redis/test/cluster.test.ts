@@ -1,11 +1,16 @@
 import { indexKey, keySlot, recordKey, recordKeyPrefix, servicesKey } from '@service-registry/redis-layout';
 import {
+  deleteNamespace,
   type RedisCluster,
   randomNamespace,
   startRedisCluster,
   traceClient,
 } from '@service-registry/redis-testing';
-import { runRegistryScenarios, runStoreConformance } from '@service-registry/test-suite';
+import {
+  runDiscoveryConformance,
+  runRegistryScenarios,
+  runStoreConformance,
+} from '@service-registry/test-suite';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisStore } from '../src/index.js';
@@ -40,7 +45,20 @@ if (cluster) {
 
   runStoreConformance('redis cluster', {
     createStore: () => redisStore({ client: connect() }),
-    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
+    capabilities: {
+      watch: true,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: ['native', 'apicrud'],
+      changeCount: true,
+      probe: true,
+    },
+  });
+  runDiscoveryConformance('redis cluster', {
+    createStore: () => redisStore({ client: connect() }),
+    flush: async (name) => {
+      await deleteNamespace(connect(), name);
+    },
   });
   runRegistryScenarios('redis cluster', { createStore: () => redisStore({ client: connect() }) });
 

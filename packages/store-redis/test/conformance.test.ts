@@ -1,5 +1,9 @@
 import { deleteNamespace, randomNamespace } from '@service-registry/redis-testing';
-import { runRegistryScenarios, runStoreConformance } from '@service-registry/test-suite';
+import {
+  runDiscoveryConformance,
+  runRegistryScenarios,
+  runStoreConformance,
+} from '@service-registry/test-suite';
 import { Redis } from 'ioredis';
 import { afterAll } from 'vitest';
 import { redisStore } from '../src/index.js';
@@ -21,7 +25,23 @@ if (redis) {
   runStoreConformance('redis (url)', {
     createStore: () => redisStore({ url }),
     namespace,
-    capabilities: { watch: true, nativeExpiry: true, layout: 'native', layouts: ['native', 'apicrud'] },
+    capabilities: {
+      watch: true,
+      nativeExpiry: true,
+      layout: 'native',
+      layouts: ['native', 'apicrud'],
+      changeCount: true,
+      probe: true,
+    },
+  });
+  const flusher = new Redis(url);
+  clients.push(flusher);
+  runDiscoveryConformance('redis', {
+    createStore: () => redisStore({ url }),
+    // The namespace's keys only: this Redis may be shared (a real FLUSHALL is in faults.test.ts).
+    flush: async (name) => {
+      await deleteNamespace(flusher, name);
+    },
   });
   // ...or uses one the caller owns and closes.
   runRegistryScenarios('redis (client)', {

@@ -1,4 +1,11 @@
-import { indexKey, recordKey, scripts, servicesKey } from '@service-registry/redis-layout';
+import {
+  changeCounterKey,
+  indexKey,
+  namespaceCounterKey,
+  recordKey,
+  scripts,
+  servicesKey,
+} from '@service-registry/redis-layout';
 import {
   countCommands,
   type RedisServer,
@@ -153,12 +160,14 @@ describe('redis store round trips', () => {
     const ref = { namespace: fresh, service: 'api', instanceId: 'i-1' };
     await store.put(ref, 'v', LONG_TTL_MS);
     const keys = (await admin.keys(`${fresh}:*`)).sort();
-    expect(keys).toEqual([recordKey(ref), indexKey(fresh, 'api'), servicesKey(fresh)].sort());
-    // The record lives one ttl; index and directory one ttl more (their upkeep runs once per ttl).
+    const counters = [changeCounterKey(fresh, 'api'), namespaceCounterKey(fresh)];
+    expect(keys).toEqual([recordKey(ref), indexKey(fresh, 'api'), servicesKey(fresh), ...counters].sort());
+    // The record lives one ttl; index, directory and their change counters one ttl more (their
+    // upkeep runs once per ttl).
     const record = await admin.pttl(recordKey(ref));
     expect(record).toBeGreaterThan(LONG_TTL_MS - 5_000);
     expect(record).toBeLessThanOrEqual(LONG_TTL_MS);
-    for (const key of [indexKey(fresh, 'api'), servicesKey(fresh)]) {
+    for (const key of [indexKey(fresh, 'api'), servicesKey(fresh), ...counters]) {
       const ttl = await admin.pttl(key);
       expect(ttl, key).toBeGreaterThan(2 * LONG_TTL_MS - 5_000);
       expect(ttl, key).toBeLessThanOrEqual(2 * LONG_TTL_MS);

@@ -5,14 +5,19 @@ import {
   type RecordRef,
   RegistryError,
   type RegistryStore,
+  type ServiceProbe,
   type StoredRecord,
 } from '@service-registry/core';
 import {
+  changeCountCall,
   deleteCall,
   listServiceCall,
   listServicesCall,
+  parseChangeCount,
+  parseProbe,
   parseRecords,
   parseServices,
+  probeServiceCall,
   putCall,
   recordKey,
 } from '@service-registry/redis-layout';
@@ -100,7 +105,8 @@ function createStore(options: UpstashStoreOptions) {
 
   const store = {
     name: 'upstash',
-    // REST cannot hold a subscription: core polls. Records expire through PX.
+    // REST cannot hold a subscription: core polls, the change counter first (one small request).
+    // Records expire through PX.
     capabilities: {
       watch: false,
       nativeExpiry: true,
@@ -108,6 +114,8 @@ function createStore(options: UpstashStoreOptions) {
       layouts: LAYOUTS,
       time: typeof client.time === 'function',
       get: typeof client.get === 'function',
+      changeCount: true,
+      probe: true,
     },
 
     /** `GET` of the record key: one request. */
@@ -160,6 +168,22 @@ function createStore(options: UpstashStoreOptions) {
           services.map((name) => listServiceCall(namespace, name)),
         );
         return services.flatMap((name, index) => parseRecords(namespace, name, replies[index]));
+      });
+    },
+
+    changeCount(namespace: string, service?: string): Promise<number> {
+      return attempt('changeCount', async () =>
+        parseChangeCount(await runScript(client, changeCountCall(namespace, service))),
+      );
+    },
+
+    // Every service in one pipeline: one request.
+    probe(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]> {
+      return attempt('probe', async () => {
+        if (services.length === 0) return [];
+        const calls = services.map((service) => probeServiceCall(namespace, service, horizonMs));
+        const replies = await runScripts(client, calls);
+        return services.map((service, index) => parseProbe(service, replies[index]));
       });
     },
 

@@ -1,5 +1,9 @@
 import { deleteNamespace } from '@service-registry/redis-testing';
-import { runRegistryScenarios, runStoreConformance } from '@service-registry/test-suite';
+import {
+  runDiscoveryConformance,
+  runRegistryScenarios,
+  runStoreConformance,
+} from '@service-registry/test-suite';
 import { Redis } from 'ioredis';
 import { afterAll, describe } from 'vitest';
 import { upstashStore } from '../src/index.js';
@@ -11,6 +15,8 @@ const capabilities = {
   nativeExpiry: true,
   layout: 'native',
   layouts: ['native', 'apicrud'],
+  changeCount: true,
+  probe: true,
 } as const;
 
 // The real @upstash/redis client against the Upstash-compatible test server over a real Redis.
@@ -34,12 +40,20 @@ if (redis) {
   runRegistryScenarios('upstash (client)', {
     createStore: () => upstashStore({ client: upstashClient(server) }),
   });
+  const flusher = new Redis(found.url);
+  runDiscoveryConformance('upstash (client)', {
+    createStore: () => upstashStore({ client: upstashClient(server) }),
+    flush: async (name) => {
+      await deleteNamespace(flusher, name);
+    },
+  });
 
   afterAll(async () => {
     const cleaner = new Redis(found.url);
     // Directory entries outlive deleted records until their ttl; the Redis may be shared.
     for (const name of names.all) await deleteNamespace(cleaner, name);
     cleaner.disconnect();
+    flusher.disconnect();
     await server.close();
     await found.stop();
   });

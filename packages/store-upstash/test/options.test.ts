@@ -39,6 +39,8 @@ describe('upstashStore options', () => {
       get: true,
       layout: 'native',
       layouts: ['native', 'apicrud'],
+      changeCount: true,
+      probe: true,
     });
     expect('watch' in store).toBe(false);
     const view = store.withLayout('apicrud');

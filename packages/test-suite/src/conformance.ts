@@ -216,6 +216,55 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
       });
     });
 
+    describe('change counter and probe (when declared)', () => {
+      it('declares them honestly', () => {
+        expect(typeof store.changeCount === 'function').toBe(store.capabilities.changeCount === true);
+        expect(typeof store.probe === 'function').toBe(store.capabilities.probe === true);
+      });
+
+      it('changeCount moves on a join, a changed write and a delete, not on a routine refresh', async () => {
+        if (!store.capabilities.changeCount || !store.changeCount) return;
+        const count = store.changeCount.bind(store);
+        const target = ref('counted', 'i-1');
+        const before = [await count(ns), await count(ns, 'counted'), await count(ns, 'other')];
+        await store.put(target, 'v1', LONG_TTL_MS);
+        const joined = [await count(ns), await count(ns, 'counted'), await count(ns, 'other')];
+        expect(joined[0]).not.toBe(before[0]);
+        expect(joined[1]).not.toBe(before[1]);
+        expect(joined[2]).toBe(before[2]);
+        await store.put(target, 'v1', LONG_TTL_MS, { changed: false });
+        expect(await count(ns, 'counted')).toBe(joined[1]);
+        expect(await count(ns)).toBe(joined[0]);
+        await store.put(target, 'v2', LONG_TTL_MS);
+        const changed = await count(ns, 'counted');
+        expect(changed).not.toBe(joined[1]);
+        await store.delete(target);
+        expect(await count(ns, 'counted')).not.toBe(changed);
+        expect(typeof (await count(nextNamespace(), 'never-written'))).toBe('number');
+      });
+
+      it('probe answers count, counter and the records expiring within the horizon, in order', async () => {
+        if (!store.capabilities.probe || !store.probe) return;
+        await store.put(ref('probed', 'long'), 'v', LONG_TTL_MS);
+        await store.put(ref('probed', 'soon'), 'v', 5_000);
+        await store.put(ref('probed', 'sooner'), 'v', 3_000);
+        const [probed, empty] = await store.probe(ns, ['probed', 'nothing-here'], 10_000);
+        expect(probed?.service).toBe('probed');
+        expect(probed?.count).toBe(3);
+        expect(probed?.expiring.map((entry) => entry.instanceId)).toEqual(['sooner', 'soon']);
+        const [sooner, soon] = probed?.expiring ?? [];
+        expect(sooner?.expiresInMs).toBeGreaterThan(1_000);
+        expect(sooner?.expiresInMs).toBeLessThanOrEqual(3_000);
+        expect(soon?.expiresInMs).toBeLessThanOrEqual(5_000);
+        expect(empty).toMatchObject({ service: 'nothing-here', count: 0, expiring: [] });
+        if (store.changeCount) expect(probed?.changes).toBe(await store.changeCount(ns, 'probed'));
+        await store.delete({ namespace: ns, service: 'probed', instanceId: 'soon' });
+        const [after] = await store.probe(ns, ['probed'], 10_000);
+        expect(after?.count).toBe(2);
+        expect(after?.changes).not.toBe(probed?.changes);
+      });
+    });
+
     describe.runIf(options.capabilities?.watch ?? true)('watch', () => {
       it('notifies writes and deletes of the namespace, and stops when asked', async () => {
         if (!store.capabilities.watch || !store.watch) return expect(store.watch).toBeUndefined();

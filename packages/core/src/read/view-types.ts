@@ -82,6 +82,12 @@ export interface DiscoveryStats {
   readonly lastReadMs: number | null;
   /** Records skipped since the view started (undecryptable, invalid, expired). */
   readonly rejectedRecords: number;
+  /** Of `storeReads`: lists (one per service read, or one for all), expiry probes, change-counter reads. */
+  readonly lists: number;
+  readonly probes: number;
+  readonly counterReads: number;
+  /** Change notices received from the store. */
+  readonly notices: number;
 }
 
 /**

@@ -1,0 +1,209 @@
+import type { Instance } from '../record.js';
+import { Picker } from './pick.js';
+import type { RemovalReason } from './view-types.js';
+
+/** One instance the view holds, and when it stops counting as alive by the view's clock. */
+export interface Held {
+  instance: Instance;
+  /** Local ms since the epoch. From the record's `expires_at`, or later from a store probe. */
+  deadline: number;
+  /** When the read that set `deadline` was made, local ms: a deadline read within the lead is settled. */
+  readAt: number;
+  /** The record carries no expiry (written by Python apicrud): its deadline is a re-read time. */
+  readonly noExpiry: boolean;
+}
+
+/** What a reconcile or an expiry changed, to be reported as events. */
+export type Change =
+  | { readonly kind: 'added'; readonly instance: Instance }
+  | { readonly kind: 'updated'; readonly instance: Instance; readonly previous: Instance }
+  | { readonly kind: 'removed'; readonly instance: Instance; readonly reason: RemovalReason };
+
+/** Inputs of one reconcile: how the view decides what a vanished instance means. */
+export interface ReconcileContext {
+  readonly now: number;
+  /** Deadline given to records without `expires_at`. */
+  readonly noExpiryDeadline: number;
+  /** A vanished record whose deadline is this close counts as expired, not deregistered. */
+  readonly expiryGraceMs: number;
+  readonly guardShare: number;
+  /** When a new hold would end. */
+  readonly holdUntil: number;
+  /**
+   * Hold every unexplained vanishing, whatever the share: a restart is already suspected, or the
+   * store would have pushed a notice for a deregistration and did not.
+   */
+  readonly holdAll: boolean;
+}
+
+export interface ReconcileOutcome {
+  readonly changes: Change[];
+  /** How many instances were newly held by the guard. */
+  readonly held: number;
+}
+
+function sameContent(left: Instance, right: Instance): boolean {
+  if (left.status !== right.status) return false;
+  const a = left.info;
+  const b = right.info;
+  if (a.publicUrl !== b.publicUrl || a.port !== b.port || a.ipv4 !== b.ipv4 || a.created !== b.created)
+    return false;
+  if (a.endpoints.length !== b.endpoints.length) return false;
+  for (let index = 0; index < a.endpoints.length; index++)
+    if (a.endpoints[index] !== b.endpoints[index]) return false;
+  const leftKeys = Object.keys(left.meta);
+  if (leftKeys.length !== Object.keys(right.meta).length) return false;
+  for (const key of leftKeys) if (left.meta[key] !== right.meta[key]) return false;
+  return true;
+}
+
+const byId = (left: Instance, right: Instance): number =>
+  left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
+
+/** One service as the view holds it. Arrays handed out are replaced, never mutated, when content changes. */
+export class ServiceState {
+  readonly name: string;
+  readonly held = new Map<string, Held>();
+  readonly picker = new Picker();
+  /** Last change counter the store reported, if it keeps one. */
+  changes: number | undefined;
+  /** Instances held through a suspected store restart, and when the hold ends. */
+  guard: { until: number; readonly ids: Set<string> } | undefined;
+  /** When the store was last asked about this service's expiries (probe or list), local ms. */
+  checkedAt = 0;
+  /** Ask the store about this service again at this time (after a local expiry, to catch a late refresh). */
+  recheckAt: number | undefined;
+  #all: readonly Instance[] | undefined;
+  #up: readonly Instance[] | undefined;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  all(): readonly Instance[] {
+    if (this.#all === undefined) {
+      const list: Instance[] = [];
+      for (const held of this.held.values()) list.push(held.instance);
+      this.#all = Object.freeze(list.sort(byId));
+    }
+    return this.#all;
+  }
+
+  up(): readonly Instance[] {
+    if (this.#up === undefined) this.#up = Object.freeze(this.all().filter((item) => item.status === 'up'));
+    return this.#up;
+  }
+
+  #changed(): void {
+    this.#all = undefined;
+    this.#up = undefined;
+  }
+
+  isGuarded(id: string): boolean {
+    return this.guard?.ids.has(id) === true;
+  }
+
+  /** Held instances whose deadline the view must watch (guarded ones wait for the hold instead). */
+  *watched(): IterableIterator<[string, Held]> {
+    for (const entry of this.held) if (!this.isGuarded(entry[0])) yield entry;
+  }
+
+  earliestDeadline(): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [, held] of this.watched()) if (held.deadline < earliest) earliest = held.deadline;
+    return earliest;
+  }
+
+  /** Applies a complete, fresh list of the service's live instances. */
+  reconcile(fetched: readonly Instance[], context: ReconcileContext): ReconcileOutcome {
+    const { now } = context;
+    const before = this.held.size - (this.guard?.ids.size ?? 0);
+    const changes: Change[] = [];
+    const seen = new Set<string>();
+    for (const instance of fetched) {
+      seen.add(instance.id);
+      const noExpiry = instance.expiresAt === null;
+      const deadline = instance.expiresAt ?? context.noExpiryDeadline;
+      const current = this.held.get(instance.id);
+      this.guard?.ids.delete(instance.id);
+      if (current === undefined) {
+        this.held.set(instance.id, { instance, deadline, readAt: now, noExpiry });
+        changes.push({ kind: 'added', instance });
+      } else {
+        // A probe may have learned a later expiry than the record's own (a refresh it has not re-read).
+        current.deadline = noExpiry ? deadline : Math.max(deadline, current.deadline);
+        current.readAt = now;
+        if (!sameContent(current.instance, instance)) {
+          changes.push({ kind: 'updated', instance, previous: current.instance });
+          current.instance = instance;
+        }
+      }
+    }
+    const unexplained: string[] = [];
+    for (const [id, held] of this.held) {
+      if (seen.has(id) || this.isGuarded(id)) continue;
+      if (held.noExpiry || held.deadline <= now + context.expiryGraceMs) {
+        this.held.delete(id);
+        changes.push({ kind: 'removed', instance: held.instance, reason: 'expired' });
+      } else {
+        unexplained.push(id);
+      }
+    }
+    let newlyHeld = 0;
+    const guardOn = context.guardShare < 1;
+    const suspicious =
+      guardOn &&
+      unexplained.length > 0 &&
+      (context.holdAll || (unexplained.length >= 2 && unexplained.length > context.guardShare * before));
+    if (suspicious) {
+      this.guard ??= { until: context.holdUntil, ids: new Set() };
+      for (const id of unexplained) this.guard.ids.add(id);
+      newlyHeld = unexplained.length;
+    } else {
+      for (const id of unexplained) {
+        const held = this.held.get(id) as Held;
+        this.held.delete(id);
+        changes.push({ kind: 'removed', instance: held.instance, reason: 'deregistered' });
+      }
+    }
+    // A hold that has run its course: whatever has not come back is gone.
+    if (this.guard !== undefined && (this.guard.ids.size === 0 || now >= this.guard.until)) {
+      for (const id of this.guard.ids) {
+        const held = this.held.get(id);
+        if (held === undefined) continue;
+        this.held.delete(id);
+        changes.push({ kind: 'removed', instance: held.instance, reason: 'guard-released' });
+      }
+      this.guard = undefined;
+    }
+    this.checkedAt = now;
+    if (changes.length > 0) this.#changed();
+    return { changes, held: newlyHeld };
+  }
+
+  /**
+   * Removes watched instances whose deadline has passed and is settled: read from the store within
+   * `leadMs` of it, so no refresh can have moved it unseen. Unsettled ones wait for a check.
+   */
+  expire(now: number, leadMs: number): Change[] {
+    const changes: Change[] = [];
+    for (const [id, held] of this.watched()) {
+      if (held.deadline > now || held.noExpiry || held.deadline - held.readAt > leadMs) continue;
+      this.held.delete(id);
+      changes.push({ kind: 'removed', instance: held.instance, reason: 'expired' });
+    }
+    if (changes.length > 0) this.#changed();
+    return changes;
+  }
+
+  /** Empties the service (the staleness bound). */
+  clear(reason: RemovalReason): Change[] {
+    const changes: Change[] = [];
+    for (const held of this.held.values()) changes.push({ kind: 'removed', instance: held.instance, reason });
+    this.held.clear();
+    this.guard = undefined;
+    this.changes = undefined;
+    if (changes.length > 0) this.#changed();
+    return changes;
+  }
+}

@@ -1,0 +1,11 @@
+export type { Cors, CorsOptions } from './cors.js';
+export { dashboardPage } from './dashboard/page.js';
+export { STREAMED_EVENTS } from './events-stream.js';
+export type { DiscoveryHandler } from './handler.js';
+export { createDiscoveryHandler } from './handler.js';
+export type { MetricsRegistry } from './metrics.js';
+export { metricsText } from './metrics.js';
+export type { DiscoveryHandlerOptions } from './options.js';
+export { MIN_TOKEN_LENGTH } from './options.js';
+export type { HttpErrorCode } from './respond.js';
+export { HttpError, INDEX_HEADER } from './respond.js';
