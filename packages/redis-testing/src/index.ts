@@ -11,7 +11,7 @@ export type { RedisCluster, RedisClusterOptions } from './cluster.js';
 export { startRedisCluster } from './cluster.js';
 export type { FindRedisOptions, FoundRedis } from './find-redis.js';
 export { findRedis } from './find-redis.js';
-export { deleteNamespace, escapeGlob, randomNamespace } from './namespace.js';
+export { deleteNamespace, escapeGlob, flushNamespace, randomNamespace } from './namespace.js';
 export { freePort } from './processes.js';
 export type { RespReply } from './resp.js';
 export { sendCommand, waitForPing } from './resp.js';
