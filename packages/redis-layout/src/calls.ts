@@ -22,6 +22,7 @@ import {
   listServiceScript,
   listServicesScript,
   probeServiceScript,
+  probeServicesScript,
   putScript,
   type RedisScript,
   touchServiceScript,
@@ -267,6 +268,37 @@ export function parseRecords(namespace: string, service: string, reply: unknown)
 /** Reads the reply of `listServicesCall`. */
 export function parseServices(reply: unknown): string[] {
   return replyArray(reply, listServicesScript.name).map((item) => replyString(item, 'service name'));
+}
+
+/**
+ * Many services' probes in one call, for a single Redis (the keys span slots: never on a Cluster);
+ * parse the reply with `parseProbes`.
+ */
+export function probeServicesCall(
+  namespace: string,
+  services: readonly string[],
+  horizonMs: number,
+): ScriptCall {
+  const keys: string[] = [];
+  let args: readonly string[] = [];
+  for (const service of services) {
+    const single = probeServiceCall(namespace, service, horizonMs);
+    keys.push(...single.keys);
+    args = single.args;
+  }
+  return { script: probeServicesScript, keys, args };
+}
+
+/** Reads the reply of `probeServicesCall`. */
+export function parseProbes(services: readonly string[], reply: unknown): ServiceProbe[] {
+  const items = replyArray(reply, probeServicesScript.name);
+  if (items.length !== services.length) {
+    throw new RegistryError(
+      'store-unavailable',
+      `the ${probeServicesScript.name} script answered ${items.length} of ${services.length}`,
+    );
+  }
+  return services.map((service, index) => parseProbe(service, items[index]));
 }
 
 function replyNumber(item: unknown, what: string): number {

@@ -210,6 +210,27 @@ export const listServicesScript: RedisScript = define(
   true,
 );
 
+/**
+ * `probe-service` for many services in one call, on a single Redis (keys of several slots). KEYS:
+ * index, counter, index, counter, ... ARGV: horizon ms. Returns one `probe-service` reply per service.
+ */
+export const probeServicesScript: RedisScript = define(
+  'probe-services',
+  `${NOW}local horizon = now + tonumber(ARGV[1])
+local replies = {}
+for first = 1, #KEYS, 2 do
+  local reply = {redis.call('ZCOUNT', KEYS[first], '(' .. now, '+inf'), tonumber(redis.call('GET', KEYS[first + 1]) or '0')}
+  local soon = redis.call('ZRANGEBYSCORE', KEYS[first], '(' .. now, horizon, 'WITHSCORES')
+  for position = 1, #soon, 2 do
+    reply[#reply + 1] = soon[position]
+    reply[#reply + 1] = tonumber(soon[position + 1]) - now
+  end
+  replies[#replies + 1] = reply
+end
+return replies
+`,
+);
+
 /** Every script of the layout, e.g. to `SCRIPT LOAD` them ahead of time. */
 export const scripts: readonly RedisScript[] = [
   putScript,
@@ -220,4 +241,5 @@ export const scripts: readonly RedisScript[] = [
   bumpCounterScript,
   changeCountScript,
   probeServiceScript,
+  probeServicesScript,
 ];

@@ -13,7 +13,7 @@ export type { FindPostgresOptions, FoundPostgres } from './find-postgres.js';
 export { findPostgres } from './find-postgres.js';
 export type { FindRedisOptions, FoundRedis } from './find-redis.js';
 export { findRedis } from './find-redis.js';
-export { deleteNamespace, escapeGlob, randomNamespace } from './namespace.js';
+export { deleteNamespace, escapeGlob, flushNamespace, randomNamespace } from './namespace.js';
 export { freePort } from './processes.js';
 export type { ClusterNode, MoveSlotOptions } from './reshard.js';
 export { clusterNodes, masterOf, moveSlot, reshard } from './reshard.js';

@@ -20,9 +20,11 @@ import {
   listServicesCall,
   parseChangeCount,
   parseProbe,
+  parseProbes,
   parseRecords,
   parseServices,
   probeServiceCall,
+  probeServicesCall,
   putCall,
   recordKey,
   serviceChannel,
@@ -257,6 +259,14 @@ export function redisStore(options: RedisStoreOptions) {
 
     probe(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]> {
       return attempt('probe', async () => {
+        if (services.length === 0) return [];
+        // A single Redis answers every service in one command; a Cluster one per service (its slot).
+        if (!cluster) {
+          return parseProbes(
+            services,
+            await runScript(client, probeServicesCall(namespace, services, horizonMs)),
+          );
+        }
         const replies = await runScripts(
           client,
           services.map((service) => probeServiceCall(namespace, service, horizonMs)),

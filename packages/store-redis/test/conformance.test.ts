@@ -1,4 +1,4 @@
-import { deleteNamespace, randomNamespace } from '@service-registry/redis-testing';
+import { deleteNamespace, flushNamespace, randomNamespace } from '@service-registry/redis-testing';
 import {
   runDiscoveryConformance,
   runRegistryScenarios,
@@ -39,8 +39,9 @@ if (redis) {
   runDiscoveryConformance('redis', {
     createStore: () => redisStore({ url }),
     // The namespace's keys only: this Redis may be shared (a real FLUSHALL is in faults.test.ts).
+    flushIsAtomic: true,
     flush: async (name) => {
-      await deleteNamespace(flusher, name);
+      await flushNamespace(flusher, name);
     },
   });
   // ...or uses one the caller owns and closes.

@@ -1,4 +1,4 @@
-import { deleteNamespace } from '@service-registry/redis-testing';
+import { deleteNamespace, flushNamespace } from '@service-registry/redis-testing';
 import {
   runDiscoveryConformance,
   runRegistryScenarios,
@@ -43,8 +43,9 @@ if (redis) {
   const flusher = new Redis(found.url);
   runDiscoveryConformance('upstash (client)', {
     createStore: () => upstashStore({ client: upstashClient(server) }),
+    flushIsAtomic: true,
     flush: async (name) => {
-      await deleteNamespace(flusher, name);
+      await flushNamespace(flusher, name);
     },
   });
 

@@ -84,7 +84,8 @@ export function runDiscoveryConformance(label: string, options: DiscoveryConform
       const events: Recorded = {};
       for (const name of ['added', 'removed', 'updated', 'guarded', 'stale', 'fresh'] as const) {
         const record = (payload: unknown): void => {
-          const list = (events[name] ??= []) as unknown[];
+          const list = (events[name] ?? []) as unknown[];
+          events[name] = list as never;
           list.push(payload);
         };
         created.on(name, record);

@@ -310,27 +310,28 @@ export class ViewSync {
     else await this.#check([...this.states.values()]);
   }
 
-  /** Services to ask about now: an unsettled deadline within the lead (batched), a recheck, a hold's end. */
-  #dueChecks(now: number): ServiceState[] {
-    const due: ServiceState[] = [];
-    for (const state of this.states.values()) {
-      if (state.guard !== undefined && now >= state.guard.until) {
-        due.push(state);
-        continue;
-      }
-      if (state.recheckAt !== undefined && now >= state.recheckAt) {
-        due.push(state);
-        continue;
-      }
-      for (const [, held] of state.watched()) {
-        const unsettled = held.noExpiry || held.deadline - held.readAt > this.#settleMs;
-        if (unsettled && held.deadline - this.#settleMs <= now) {
-          due.push(state);
-          break;
-        }
-      }
+  /** When a service must next be asked about its expiries, or Infinity. */
+  #nextCheckAt(state: ServiceState): number {
+    let next = Number.POSITIVE_INFINITY;
+    if (state.guard !== undefined) next = state.guard.until;
+    if (state.recheckAt !== undefined) next = Math.min(next, state.recheckAt);
+    for (const [, held] of state.watched()) {
+      const unsettled = held.noExpiry || held.deadline - held.readAt > this.#settleMs;
+      if (unsettled) next = Math.min(next, held.deadline - this.#settleMs);
     }
-    return due;
+    return next;
+  }
+
+  /**
+   * Services to ask about now: an unsettled deadline within the settle time, a recheck, a hold's end.
+   * When any is due, every service due within half a horizon joins it, so one probe serves them all
+   * and they stay aligned afterwards.
+   */
+  #dueChecks(now: number): ServiceState[] {
+    const next = [...this.states.values()].map((state) => ({ state, at: this.#nextCheckAt(state) }));
+    if (!next.some((entry) => entry.at <= now)) return [];
+    const window = now + this.#horizonMs / 2;
+    return next.filter((entry) => entry.at <= window).map((entry) => entry.state);
   }
 
   async #check(states: readonly ServiceState[]): Promise<void> {
@@ -436,11 +437,10 @@ export class ViewSync {
     } else {
       if (this.#polling(now)) wake = this.#nextPollAt;
       for (const state of this.states.values()) {
-        if (state.guard !== undefined) wake = Math.min(wake, state.guard.until);
-        if (state.recheckAt !== undefined) wake = Math.min(wake, state.recheckAt);
+        wake = Math.min(wake, this.#nextCheckAt(state));
         for (const [, held] of state.watched()) {
           const settled = !held.noExpiry && held.deadline - held.readAt <= this.#settleMs;
-          wake = Math.min(wake, settled ? held.deadline : held.deadline - this.#settleMs);
+          if (settled) wake = Math.min(wake, held.deadline);
         }
       }
     }
