@@ -32,7 +32,7 @@ async function bundleCli(): Promise<string> {
     input: source,
     platform: 'node',
     external: (id) => /^(node:|ioredis|commander|@upstash\/redis)/.test(id),
-    resolve: { conditionNames: ['source', 'node', 'import', 'default'] },
+    resolve: { conditionNames: ['@service-registry/source', 'node', 'import', 'default'] },
     logLevel: 'silent',
   });
   try {
