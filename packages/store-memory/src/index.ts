@@ -58,7 +58,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   if (typeof options !== 'object' || options === null) {
     throw new RegistryError('invalid-argument', 'memoryStore options must be an object, e.g. { clock }');
   }
-  assertKnownOptions(options, ['clock'], 'memoryStore option');
+  assertKnownOptions(options, ['clock', 'time'], 'memoryStore option');
   const clock = options.clock ?? systemClock;
   const tellsTime = options.time ?? true;
   // namespace -> service -> instanceId -> entry: listing one service never walks the others.
