@@ -117,17 +117,7 @@ async function propagation(url: string): Promise<{ join: number; leave: number; 
 }
 
 // What clients send; INFO commandstats also counts the calls scripts make inside Redis.
-const CLIENT_COMMANDS = [
-  'evalsha',
-  'eval',
-  'sort',
-  'get',
-  'mget',
-  'scan',
-  'subscribe',
-  'unsubscribe',
-  'ping',
-];
+const CLIENT_COMMANDS = ['evalsha', 'eval', 'sort', 'mget', 'scan', 'subscribe', 'unsubscribe', 'ping'];
 
 async function steadyState(url: string, instances: number): Promise<{ client: number; inside: number }> {
   const ttl = 3 * scale;
@@ -165,6 +155,7 @@ async function steadyState(url: string, instances: number): Promise<{ client: nu
     const delta = calls - (before[command] ?? 0) - (command === 'info' ? 1 : 0);
     if (CLIENT_COMMANDS.includes(command)) client += delta;
     else inside += delta;
+    if (process.env.DISCOVERY_DEBUG && delta > 0) console.error(instances, command, delta);
   }
   await Promise.all(views.map((view) => view.close()));
   await Promise.all(registries.map((registry) => registry.close()));
