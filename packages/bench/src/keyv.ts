@@ -1,19 +1,17 @@
-// `pnpm --filter @service-registry/store-keyv bench`: find(service) at 1,000 instances on SQLite (a file)
-// and PostgreSQL (DATABASE_URL or 127.0.0.1:5432, a schema of its own, dropped after), against the same
-// adapter's raw multi-get of those rows; and statements per operation. Prints a Markdown section.
+// The Keyv store's part (`pnpm bench --only keyv`): find(service) on SQLite (a file) and PostgreSQL
+// (DATABASE_URL or 127.0.0.1:5432, a schema of its own, dropped after), against the same adapter's raw
+// multi-get of those rows; and SQL statements per operation.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import KeyvPostgres from '@keyv/postgres';
 import KeyvSqlite from '@keyv/sqlite';
 import { ServiceRegistry } from '@service-registry/core';
 import { findPostgres } from '@service-registry/redis-testing';
+import { keyvStore } from '@service-registry/store-keyv';
 import Keyv from 'keyv';
-import { keyvStore } from '../src/index.js';
+import { median, progress, SECRET, timeRuns } from './lib.js';
 
-const INSTANCES = 1000;
-const RUNS = 30;
-const SECRET = 'keyv-bench-secret-0123456789abcdef';
 const NAMESPACE = 'bench';
 
 interface Counted {
@@ -32,19 +30,26 @@ function countStatements(adapter: Counted['adapter']): Counted {
   return counted;
 }
 
-async function median(action: () => Promise<unknown>): Promise<number> {
-  for (let warm = 0; warm < 3; warm += 1) await action();
-  const times: number[] = [];
-  for (let run = 0; run < RUNS; run += 1) {
-    const started = performance.now();
-    await action();
-    times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+/** Sizes of the Keyv part: 1,000 instances and 30 runs in a full run. */
+export interface KeyvOptions {
+  readonly instances: number;
+  readonly runs: number;
 }
 
-async function measure(label: string, keyv: Keyv) {
+export type KeyvRow = Awaited<ReturnType<typeof measure>>;
+
+export interface KeyvResult {
+  readonly rows: readonly KeyvRow[];
+  readonly instances: number;
+  readonly runs: number;
+  readonly seconds: number;
+  /** Why PostgreSQL is missing from the rows, if it is. */
+  readonly postgresMissing: string | undefined;
+}
+
+async function measure(label: string, keyv: Keyv, { instances, runs }: KeyvOptions) {
+  progress(`keyv: ${label}, ${instances} instances`);
+  const time = async (action: () => Promise<unknown>) => median(await timeRuns(action, runs));
   const counted = countStatements(keyv.store as Counted['adapter']);
   const store = keyvStore({ keyv, timeoutMs: 30_000 });
   const make = () =>
@@ -57,9 +62,9 @@ async function measure(label: string, keyv: Keyv) {
       ttl: 3600,
       interval: 600,
     });
-  const ids = Array.from({ length: INSTANCES }, (_, index) => `i-${String(index).padStart(4, '0')}`);
+  const ids = Array.from({ length: instances }, (_, index) => `i-${String(index).padStart(4, '0')}`);
   const registries: ServiceRegistry[] = [];
-  for (let start = 0; start < INSTANCES; start += 50) {
+  for (let start = 0; start < instances; start += 50) {
     const batch = ids.slice(start, start + 50).map(() => make());
     await Promise.all(
       batch.map((registry, index) =>
@@ -74,7 +79,7 @@ async function measure(label: string, keyv: Keyv) {
     registries.push(...batch);
   }
   // Another service of the same size in the same table: a listing by prefix must not pay for it.
-  for (let start = 0; start < INSTANCES; start += 50) {
+  for (let start = 0; start < instances; start += 50) {
     await Promise.all(
       ids.slice(start, start + 50).map((id) =>
         store.put({ namespace: NAMESPACE, service: 'other', instanceId: id }, 'x'.repeat(400), 600_000, {
@@ -85,11 +90,11 @@ async function measure(label: string, keyv: Keyv) {
   }
   const reader = make();
   const seen = (await reader.find('orders')).instances.length;
-  if (seen !== INSTANCES) throw new Error(`${label}: found ${seen} of ${INSTANCES} instances`);
+  if (seen !== instances) throw new Error(`${label}: found ${seen} of ${instances} instances`);
   const keys = ids.map((id) => `registry:${NAMESPACE}:orders:${id}`);
-  const raw = await median(() => counted.adapter.getMany(keys));
-  const list = await median(() => store.list(NAMESPACE, 'orders'));
-  const find = await median(() => reader.find('orders'));
+  const raw = await time(() => counted.adapter.getMany(keys));
+  const list = await time(() => store.list(NAMESPACE, 'orders'));
+  const find = await time(() => reader.find('orders'));
   // What listing through Keyv's own iterator would cost: pages of 10 rows over the whole namespace.
   const walk = async () => {
     let seen = 0;
@@ -99,7 +104,7 @@ async function measure(label: string, keyv: Keyv) {
   const iteratorStatements = counted.statements;
   await walk();
   const iteratorPerWalk = counted.statements - iteratorStatements;
-  const iterator = await median(walk);
+  const iterator = await time(walk);
   const count = async (action: () => Promise<unknown>) => {
     const before = counted.statements;
     await action();
@@ -115,53 +120,36 @@ async function measure(label: string, keyv: Keyv) {
   return { label, raw, list, find, iterator, iteratorPerWalk, statements };
 }
 
-const rows: Awaited<ReturnType<typeof measure>>[] = [];
-const folder = mkdtempSync(join(tmpdir(), 'keyv-bench-'));
-const loadBefore = loadavg();
-const started = Date.now();
-try {
-  const sqlite = new Keyv({
-    store: new KeyvSqlite({ uri: `sqlite://${join(folder, 'bench.sqlite')}`, table: 'registry' }),
-    namespace: 'registry',
-  });
-  rows.push(await measure('SQLite (`@keyv/sqlite`, a file)', sqlite));
-  await sqlite.disconnect();
+export async function benchKeyv(options: KeyvOptions): Promise<KeyvResult> {
+  const rows: KeyvRow[] = [];
+  const folder = mkdtempSync(join(tmpdir(), 'keyv-bench-'));
+  const started = Date.now();
+  let postgresMissing: string | undefined;
+  try {
+    const sqlite = new Keyv({
+      store: new KeyvSqlite({ uri: `sqlite://${join(folder, 'bench.sqlite')}`, table: 'registry' }),
+      namespace: 'registry',
+    });
+    rows.push(await measure('SQLite (`@keyv/sqlite`, a file)', sqlite, options));
+    await sqlite.disconnect();
 
-  const postgres = await findPostgres({ env: { ...process.env, CI: undefined } });
-  if (postgres) {
-    const schema = `keyv_bench_${Math.random().toString(36).slice(2, 8)}`;
-    const adapter = new KeyvPostgres({ uri: postgres.url, schema, table: 'registry' });
-    const keyv = new Keyv({ store: adapter, namespace: 'registry' });
-    try {
-      rows.push(await measure('PostgreSQL (`@keyv/postgres`, 127.0.0.1)', keyv));
-    } finally {
-      await adapter.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await keyv.disconnect();
-      await postgres.stop();
+    const postgres = await findPostgres({ env: { ...process.env, CI: undefined } });
+    if (postgres) {
+      const schema = `keyv_bench_${Math.random().toString(36).slice(2, 8)}`;
+      const adapter = new KeyvPostgres({ uri: postgres.url, schema, table: 'registry' });
+      const keyv = new Keyv({ store: adapter, namespace: 'registry' });
+      try {
+        rows.push(await measure('PostgreSQL (`@keyv/postgres`, 127.0.0.1)', keyv, options));
+      } finally {
+        await adapter.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await keyv.disconnect();
+        await postgres.stop();
+      }
+    } else {
+      postgresMissing = 'no PostgreSQL found (DATABASE_URL, a Docker engine, or 127.0.0.1:5432)';
     }
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
-} finally {
-  rmSync(folder, { recursive: true, force: true });
+  return { rows, ...options, seconds: (Date.now() - started) / 1000, postgresMissing };
 }
-
-const ms = (value: number) => `${value.toFixed(2)} ms`;
-const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}×`;
-const lines = [
-  `Measured by \`pnpm --filter @service-registry/store-keyv bench\` on ${new Date().toISOString()}: ${cpus().length} cores, load ${loadBefore.map((value) => value.toFixed(2)).join(' / ')} before, ${((Date.now() - started) / 1000).toFixed(0)} s. ${INSTANCES.toLocaleString('en')} instances of \`orders\` plus ${INSTANCES.toLocaleString('en')} rows of another service in the same table; medians of ${RUNS} runs after 3 warm-ups.`,
-  '',
-  "| backend | raw `getMany` of the 1,000 keys | `store.list(ns, service)` | `find(service)` (warm) | list / raw | find / raw | Keyv's own `iterator()` over the namespace |",
-  '| --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map(
-    (row) =>
-      `| ${row.label} | ${ms(row.raw)} | ${ms(row.list)} | ${ms(row.find)} | ${ratio(row.list, row.raw)} | ${ratio(row.find, row.raw)} | ${ms(row.iterator)}, ${row.iteratorPerWalk} statements (${ratio(row.iterator, row.raw)}) |`,
-  ),
-  '',
-  '| SQL statements per operation | routine refresh (`update()`) | changed record (`setStatus`) | `find(service)` | `changeCount` | `deregister()` |',
-  '| --- | --- | --- | --- | --- | --- |',
-  ...rows.map(
-    (row) =>
-      `| ${row.label} | ${row.statements.refresh} | ${row.statements.changed} | ${row.statements.find} | ${row.statements.changeCount} | ${row.statements.deregister} |`,
-  ),
-];
-console.log(lines.join('\n'));
-process.exit(0);
