@@ -5,7 +5,8 @@ export default defineConfig({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  dts: true,
+  // Declaration maps too (the .d.ts files name them), pointing at the `src/` every tarball ships.
+  dts: { sourcemap: true },
   sourcemap: true,
   clean: true,
   fixedExtension: false,
