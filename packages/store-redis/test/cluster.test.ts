@@ -53,6 +53,7 @@ if (cluster) {
       layouts: ['native', 'apicrud'],
       changeCount: true,
       probe: true,
+      comparePrevious: true,
     },
   });
   runDiscoveryConformance('redis cluster', {
