@@ -31,11 +31,11 @@ export function previousOf(result: PutResult | undefined): string | null | undef
 }
 
 /**
- * How one refresh checks its key: `compare` inside the put (stores with `comparePrevious`: free),
- * `get` or `list` read back beside it (other stores: at most once per ttl, and at every refresh while
- * a duplicate is reported, so its end is seen as fast), or not at all.
+ * How one refresh checks its key: `compare` inside the put with this `expectPrevious` (stores with
+ * `comparePrevious`: free), `get` or `list` read back beside it (other stores: at most once per ttl,
+ * and at every refresh while a duplicate is reported, so its end is seen as fast), or not at all.
  */
-export type DuplicateCheck = 'compare' | 'get' | 'list' | undefined;
+export type DuplicateCheck = { readonly compare: string } | 'get' | 'list' | undefined;
 
 /** What a store must offer for `DuplicateDetector.plan`. */
 export interface CheckableStore {
@@ -96,15 +96,14 @@ export class DuplicateDetector {
 
   /** How this refresh checks its key (see `DuplicateCheck`); `lastWritten` undefined: nothing to compare. */
   plan(store: CheckableStore, lastWritten: string | undefined, now: number, ttlMs: number): DuplicateCheck {
-    if (store.comparePrevious) return lastWritten === undefined ? undefined : 'compare';
+    if (store.comparePrevious) {
+      return lastWritten === undefined
+        ? undefined
+        : { compare: writeFingerprint(lastWritten, this.#codec.name) };
+    }
     if (!this.#state.detected && now - this.#readAt < ttlMs) return undefined;
     this.#readAt = now;
     return store.get ? 'get' : 'list';
-  }
-
-  /** The `expectPrevious` of a put after `lastWritten` (see `writeFingerprint`). */
-  fingerprint(lastWritten: string): string {
-    return writeFingerprint(lastWritten, this.#codec.name);
   }
 
   /**

@@ -329,12 +329,9 @@ export class Registration {
         value = await this.#encode({ ...instance, expiresAt }, ref);
         if (check === 'get' && this.#store.get) readBack = this.#store.get(ref);
         readBack?.catch(() => {});
-        const expectPrevious =
-          check === 'compare' && lastWritten !== undefined
-            ? this.#duplicates.fingerprint(lastWritten)
-            : undefined;
+        const expectPrevious = typeof check === 'object' ? check.compare : undefined;
         const result = await this.#putWithDeadline(ref, value, expiresAt, content, deadline, expectPrevious);
-        if (check === 'compare') readBack = Promise.resolve(previousOf(result));
+        if (expectPrevious !== undefined) readBack = Promise.resolve(previousOf(result));
       } catch (error) {
         this.#writtenContent = undefined;
         this.#health.failed(error);
@@ -362,12 +359,7 @@ export class Registration {
     const { clock, ttlMs } = this.#options;
     const liveForMs = this.#lastExpiresAt === null ? 0 : this.#lastExpiresAt - this.#time.now();
     const changed = this.#writtenContent !== content;
-    const put = this.#store.put(
-      ref,
-      value,
-      ttlMs,
-      expectPrevious === undefined ? { changed } : { changed, expectPrevious },
-    );
+    const put = this.#store.put(ref, value, ttlMs, { changed, expectPrevious });
     this.#straggler = put.catch(() => {});
     if (!deadline) return put;
     return withDeadline(put, writeDeadlineMs(liveForMs, ttlMs), clock, this.#store.name, () =>
