@@ -46,7 +46,15 @@ export async function bundleForEdge(
     input: entry,
     platform: 'browser',
     resolve: {
-      conditionNames: [...extraConditions, '@service-registry/source', 'edge-light', 'worker', 'browser', 'import', 'default'],
+      conditionNames: [
+        ...extraConditions,
+        '@service-registry/source',
+        'edge-light',
+        'worker',
+        'browser',
+        'import',
+        'default',
+      ],
     },
     logLevel: silent ? 'silent' : 'warn',
   });
