@@ -131,6 +131,7 @@ export class ServiceRegistry {
       resolveDiscoveryOptions(options, this.#options),
       this.#store,
       () => this.#views.delete(view),
+      this.#time,
     );
     this.#views.add(view);
     return view;

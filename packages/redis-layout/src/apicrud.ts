@@ -150,7 +150,10 @@ export function apicrudRecord(namespace: string, key: string, value: unknown): S
   const separator = rest.indexOf(':');
   const service = separator === -1 ? rest : rest.slice(0, separator);
   const instanceId = separator === -1 ? '' : rest.slice(separator + 1);
+  // Every key of the native layout carries a hash tag (`ns:{svc}:id`, `ns:changed:{svc}`, ...);
+  // braces are not allowed in names, so no apicrud record has one.
   if (service.startsWith('{') && service.endsWith('}')) return undefined;
+  if (/\{[^}]*\}/.test(rest)) return undefined;
   const record = { namespace, service, instanceId, value: String(value) };
   return isValidName(service) && isValidName(instanceId) ? record : { ...record, key };
 }

@@ -369,6 +369,29 @@ describe('the write side', () => {
       expect(await ids(make({ clock: shifted(-60_000) }))).toEqual([]);
     });
 
+    it('a discovery view on a clock 60 s ahead holds the instance and drops it at its real expiry', async () => {
+      const shifted = (offsetMs: number) => ({
+        now: () => Date.now() + offsetMs,
+        setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+        clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+      });
+      vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+      const writer = make({ clock: shifted(-60_000) });
+      await writer.register(['account'], args);
+      const view = make({ clock: shifted(60_000) }).discovery();
+      await view.ready;
+      expect(view.instances('main').map((instance) => instance.id)).toEqual(['i-1']);
+      // Still there after most of a ttl (a local deadline from the writer's expiry would have passed at once).
+      await vi.advanceTimersByTimeAsync(25_000);
+      expect(view.instances('main').map((instance) => instance.id)).toEqual(['i-1']);
+      const removed: string[] = [];
+      view.on('removed', ({ instance, reason }) => removed.push(`${instance.id}:${reason}`));
+      await writer.close({ deregister: false });
+      await vi.advanceTimersByTimeAsync(40_000);
+      expect(view.instances('main')).toEqual([]);
+      expect(removed).toEqual(['i-1:expired']);
+    });
+
     it('without store time, the local clocks decide (and skew shows as a shorter or longer life)', async () => {
       memory = memoryStore({ time: false });
       const registry = make();

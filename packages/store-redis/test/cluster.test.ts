@@ -1,6 +1,5 @@
 import { indexKey, keySlot, recordKey, recordKeyPrefix, servicesKey } from '@service-registry/redis-layout';
 import {
-  deleteNamespace,
   flushNamespace,
   type RedisCluster,
   randomNamespace,

@@ -42,6 +42,14 @@ export class FleetReader {
     this.#reader = new RecordReader(options.codec, options.maxRecordBytes);
   }
 
+  /**
+   * How far the store's clock runs ahead of this process's, ms (0 without store time): records'
+   * `expiresAt` are in store time, local timers subtract this.
+   */
+  get storeOffsetMs(): number {
+    return this.#time ? this.#time.now() - this.#options.clock.now() : 0;
+  }
+
   /** Records skipped by `find()` since this reader was created. */
   get rejectedTotal(): number {
     return this.#reader.rejectedTotal;

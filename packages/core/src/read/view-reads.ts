@@ -50,6 +50,11 @@ export class ViewReads {
     this.#reader = reader;
   }
 
+  /** How far the store's clock runs ahead of this process's, ms (see `FleetReader.storeOffsetMs`). */
+  get storeOffsetMs(): number {
+    return this.#reader.storeOffsetMs;
+  }
+
   /** The store can push change notices and this view is subscribed. */
   get pushes(): boolean {
     return this.#unwatch !== undefined;

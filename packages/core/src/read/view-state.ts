@@ -24,6 +24,8 @@ export interface ReconcileContext {
   readonly now: number;
   /** Deadline given to records without `expires_at`. */
   readonly noExpiryDeadline: number;
+  /** Store clock minus local clock, ms: turns a record's `expiresAt` (store time) into a local deadline. */
+  readonly storeOffsetMs: number;
   /** A vanished record whose deadline is this close counts as expired, not deregistered. */
   readonly expiryGraceMs: number;
   readonly guardShare: number;
@@ -123,7 +125,8 @@ export class ServiceState {
     for (const instance of fetched) {
       seen.add(instance.id);
       const noExpiry = instance.expiresAt === null;
-      const deadline = instance.expiresAt ?? context.noExpiryDeadline;
+      const deadline =
+        instance.expiresAt === null ? context.noExpiryDeadline : instance.expiresAt - context.storeOffsetMs;
       const current = this.held.get(instance.id);
       this.guard?.ids.delete(instance.id);
       if (current === undefined) {

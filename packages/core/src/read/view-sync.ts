@@ -226,6 +226,7 @@ export class ViewSync {
     const outcome = state.reconcile(fetched, {
       now,
       noExpiryDeadline: now + this.#options.ttlMs,
+      storeOffsetMs: this.#reads.storeOffsetMs,
       expiryGraceMs: this.#leadMs,
       guardShare: this.#view.guardShare,
       holdUntil: now + this.#holdMs,

@@ -3,6 +3,7 @@ import { Emitter, type EventSink } from '../events.js';
 import { type GuardedStore, guardStore } from '../guarded-store.js';
 import type { ResolvedOptions } from '../options.js';
 import { INSTANCE_STATUSES, type Instance, type InstanceStatus } from '../record.js';
+import { StoreTime } from '../store-time.js';
 import { assertName, describe } from '../validate.js';
 import { buildUrlMap, compareInstances, type UrlConflict } from './directory.js';
 import { assertFunction, FleetReader, type ReadEvents } from './fleet-reader.js';
@@ -70,6 +71,7 @@ export class Discovery implements DiscoveryView {
     view: ResolvedDiscoveryOptions,
     store: GuardedStore = guardStore(options.store, options.logger),
     onClose?: () => void,
+    time?: StoreTime,
   ) {
     this.#options = options;
     this.#onClose = onClose;
@@ -83,7 +85,13 @@ export class Discovery implements DiscoveryView {
       },
       has: (event) => event === 'rejected-record' && this.#events.has(event),
     };
-    this.#reader = new FleetReader(options, store, forward);
+    // Records' expiries are in the store's time (see StoreTime): judge them on the same clock.
+    this.#reader = new FleetReader(
+      options,
+      store,
+      forward,
+      time ?? new StoreTime(options.store, options.clock, options.logger),
+    );
     this.#reads = new ViewReads(options, this.#reader);
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;

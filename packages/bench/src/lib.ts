@@ -1,4 +1,4 @@
-// Small helpers of the store-redis benchmark: statistics, scheduling, server-side timing, tables.
+// Shared helpers of every bench part: statistics, timing, scheduling, server-side timing, tables, progress.
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -20,6 +20,15 @@ let peakLiveHeap = 0;
 /** The largest heap seen right after `collectGarbage()`: what the bench really keeps alive. */
 export function peakLiveHeapBytes(): number {
   return peakLiveHeap;
+}
+
+/** The secret every bench registry shares (32 characters, as a real deployment's would be). */
+export const SECRET = 'benchmark secret: 32 characters!';
+/** The endpoints each benchmark instance registers: a realistic record size. */
+export const ENDPOINTS = ['orders', 'invoices', 'payments', 'refunds', 'carts'];
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 /** Median and spread of one measured quantity. */
@@ -53,6 +62,23 @@ export function summarize(samples: readonly number[]): Summary {
     max: sorted[sorted.length - 1] ?? Number.NaN,
     n: sorted.length,
   };
+}
+
+/** Median of samples (linear interpolation between the two middle ones). */
+export function median(samples: readonly number[]): number {
+  return summarize(samples).median;
+}
+
+/** Milliseconds `action` takes, `runs` times after `warmups` untimed calls. */
+export async function timeRuns(action: () => Promise<unknown>, runs: number, warmups = 3): Promise<number[]> {
+  for (let warm = 0; warm < warmups; warm++) await action();
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const started = performance.now();
+    await action();
+    samples.push(performance.now() - started);
+  }
+  return samples;
 }
 
 /** Runs `task(0..count-1)` with at most `concurrency` in flight, as a fleet of independent callers would. */
@@ -140,6 +166,26 @@ export function fmtSpread(summary: Summary): string {
 /** `3.1×`. */
 export function fmtRatio(value: number): string {
   return `${fmt(value)}×`;
+}
+
+/** `2.74 / 3.47 / 4.23`: a load average triple. */
+export function fmtLoad(values: readonly number[]): string {
+  return values.map((value) => value.toFixed(2)).join(' / ');
+}
+
+/** When and how a part was measured, the first line of its section (kept with it when a later run skips it). */
+export interface Measured {
+  readonly date: string;
+  readonly quick: boolean;
+  readonly cpus: number;
+  readonly loadBefore: readonly number[];
+}
+
+export function measuredLine(measured: Measured, extra = ''): string {
+  return (
+    `_Measured by \`pnpm bench\` on ${measured.date}${measured.quick ? ' in **quick** mode (few rounds: indicative only)' : ''}` +
+    `, ${measured.cpus} shared CPUs, load ${fmtLoad(measured.loadBefore)} before${extra}._`
+  );
 }
 
 /** One progress line on stderr, so stdout keeps only the report. */

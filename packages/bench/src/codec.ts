@@ -1,13 +1,13 @@
-// Per-record cost of the record codecs on each crypto backend.
-// Run: npx tsx --conditions=@service-registry/source packages/core/bench/codec.ts
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { apicrudCodec } from '../src/codec/apicrud.js';
-import type { RecordCodec } from '../src/codec/codec.js';
-import { gcmCodec } from '../src/codec/gcm.js';
-import type { CryptoBackend } from '../src/crypto/backend.js';
-import { nodeCryptoBackend } from '../src/crypto/node.js';
-import { webCryptoBackend } from '../src/crypto/web.js';
+// Per-record cost of the record codecs on each crypto backend (`pnpm bench --only codec`).
+import {
+  apicrudCodec,
+  type CryptoBackend,
+  gcmCodec,
+  nodeCryptoBackend,
+  type RecordCodec,
+  webCryptoBackend,
+} from '@service-registry/core';
+import { fmt, type Measured, markdownTable, measuredLine, summarize as summarizeSamples } from './lib.js';
 
 /** One measured operation: microseconds per record over `rounds` rounds. */
 export interface Row {
@@ -55,18 +55,13 @@ const RECORD = JSON.stringify({
 });
 
 function summarize(samples: number[]): Pick<Row, 'medianUs' | 'minUs' | 'maxUs' | 'rounds'> {
-  const sorted = [...samples].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[middle] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  const summary = summarizeSamples(samples);
   const round = (value: number) => Math.round(value * 100) / 100;
   return {
-    medianUs: round(median),
-    minUs: round(sorted[0] as number),
-    maxUs: round(sorted[sorted.length - 1] as number),
-    rounds: sorted.length,
+    medianUs: round(summary.median),
+    minUs: round(summary.min),
+    maxUs: round(summary.max),
+    rounds: summary.n,
   };
 }
 
@@ -132,31 +127,41 @@ export async function benchCodecs(options: BenchOptions = {}): Promise<Row[]> {
   return rows;
 }
 
-function formatTable(rows: Row[]): string {
-  const header = ['codec', 'backend', 'operation', 'median µs', 'min µs', 'max µs', 'rounds'];
-  const cells = rows.map((row) => [
-    row.codec,
-    row.backend,
-    row.operation,
-    row.medianUs.toFixed(2),
-    row.minUs.toFixed(2),
-    row.maxUs.toFixed(2),
-    String(row.rounds),
-  ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...cells.map((cell) => (cell[column] as string).length)),
-  );
-  const line = (cell: string[]) =>
-    cell.map((text, column) =>
-      column < 3 ? text.padEnd(widths[column] ?? 0) : text.padStart(widths[column] ?? 0),
-    );
-  return [line(header), widths.map((width) => '-'.repeat(width)), ...cells.map(line)]
-    .map((parts) => parts.join('  '))
-    .join('\n');
+/** What section 3 says about the record the rows were measured on. */
+export interface CodecSectionInput {
+  readonly measured: Measured;
+  readonly rows: readonly Row[];
+  readonly rounds: number;
+  /** The measured record: JSON length and stored length, or undefined for the built-in sample record. */
+  readonly sample: { readonly plaintextBytes: number; readonly storedBytes: number } | undefined;
 }
 
-const invokedPath = process.argv[1];
-if (invokedPath !== undefined && import.meta.url === pathToFileURL(realpathSync(invokedPath)).href) {
-  console.log(`${RECORD.length}-byte record, Node ${process.version}, µs per record\n`);
-  console.log(formatTable(await benchCodecs()));
+export function renderCodecSection(input: CodecSectionInput): string {
+  const source =
+    input.sample === undefined
+      ? `the built-in sample record (${RECORD.length} bytes of JSON; run with \`find\` to use a real one)`
+      : `the plaintext of a real record from the find part (${input.sample.plaintextBytes} bytes of JSON, ` +
+        `${input.sample.storedBytes} bytes stored)`;
+  return [
+    '## 3. Encryption cost per record',
+    '',
+    measuredLine(input.measured),
+    '',
+    `The codec micro-bench (\`packages/bench/src/codec.ts\`, \`benchCodecs()\`) on ${source}, ` +
+      `${input.rounds} rounds each. “decode xN” is N decodes awaited together, as ` +
+      '`find()` does; the other rows are one at a time.',
+    '',
+    markdownTable(
+      ['codec', 'backend', 'operation', 'median µs', 'min µs', 'max µs'],
+      input.rows.map((entry) => [
+        entry.codec,
+        entry.backend,
+        entry.operation,
+        fmt(entry.medianUs),
+        fmt(entry.minUs),
+        fmt(entry.maxUs),
+      ]),
+      3,
+    ),
+  ].join('\n');
 }

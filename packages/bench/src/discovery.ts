@@ -1,24 +1,35 @@
-// `pnpm --filter @service-registry/store-redis bench:discovery`: the discovery view's figures, printed
-// as a markdown section for BENCHMARKS.md (copied in by hand; this does not rewrite the file).
-//
-//   DISCOVERY_SCALE=10 (steady state at ttl 30 s / interval 10 s; default 1: ttl 3 / interval 1, scaled)
+// The discovery view's part (`pnpm bench --only discovery`): cached reads, propagation through Redis,
+// a crash, and the steady-state commands/s of a fleet where every instance also holds a view.
 //
 // Cached reads run on a memory store (they never touch the store). Propagation and commands/s run on
-// a redis-server this process starts: writers and the view use separate connections in this process.
+// the bench's redis-server: writers and the view use separate connections in this process.
 
 import { createDiscovery, type DiscoveryView, ServiceRegistry } from '@service-registry/core';
-import { commandStats, startRedisServer } from '@service-registry/redis-testing';
+import { commandStats } from '@service-registry/redis-testing';
 import { memoryStore } from '@service-registry/store-memory';
+import { redisStore } from '@service-registry/store-redis';
 import { Redis } from 'ioredis';
-import { redisStore } from '../src/index.js';
+import { median, progress, SECRET } from './lib.js';
 
-const SECRET = 'bench-secret-0123456789abcdef';
-const scale = Number(process.env.DISCOVERY_SCALE ?? '1');
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sizes of the discovery part. */
+export interface DiscoveryOptions {
+  /** The bench's redis-server. */
+  readonly url: string;
+  /** Fleet sizes of the steady-state measurement. Full run: 50 and 250. */
+  readonly sizes: readonly number[];
+  /** ttl 3 s × scale, interval 1 s × scale in the steady state. Full run: 1 (scaled to ttl 30 / interval 10). */
+  readonly scale: number;
+}
+
+export interface DiscoveryResult {
+  readonly reads10: Record<string, number>;
+  readonly reads1000: Record<string, number>;
+  readonly moves: { join: number; leave: number; crash: number };
+  readonly steady: Record<number, { client: number; inside: number }>;
+  readonly scale: number;
+}
 
 async function cachedReads(size: number): Promise<Record<string, number>> {
   const store = memoryStore();
@@ -78,10 +89,8 @@ async function propagation(url: string): Promise<{ join: number; leave: number; 
       };
       check();
     });
-  const joins: number[] = [];
-  const leaves: number[] = [];
-  for (let round = 0; round < 20; round++) {
-    const registry = new ServiceRegistry({
+  const writer = () =>
+    new ServiceRegistry({
       store: writerStore,
       secret: SECRET,
       namespace,
@@ -89,6 +98,10 @@ async function propagation(url: string): Promise<{ join: number; leave: number; 
       ttl: 3,
       interval: 1,
     });
+  const joins: number[] = [];
+  const leaves: number[] = [];
+  for (let round = 0; round < 20; round++) {
+    const registry = writer();
     await registry.register(['users'], { serviceName: 'api', instanceId: `j${round}`, port: 80 });
     joins.push(await seen(`j${round}`, true));
     await registry.deregister();
@@ -96,14 +109,7 @@ async function propagation(url: string): Promise<{ join: number; leave: number; 
     await registry.close();
   }
   // A crash: the record stays until its expiry (ttl 3 s); the view drops it then, without a read.
-  const crashed = new ServiceRegistry({
-    store: writerStore,
-    secret: SECRET,
-    namespace,
-    publicUrl: 'http://x.test',
-    ttl: 3,
-    interval: 1,
-  });
+  const crashed = writer();
   await crashed.register(['users'], { serviceName: 'api', instanceId: 'crash', port: 80 });
   await seen('crash', true);
   const expiresAt = view.instances('api')[0]?.expiresAt as number;
@@ -119,9 +125,11 @@ async function propagation(url: string): Promise<{ join: number; leave: number; 
 // What clients send; INFO commandstats also counts the calls scripts make inside Redis.
 const CLIENT_COMMANDS = [
   'evalsha',
+  'evalsha_ro',
   'eval',
+  'eval_ro',
   'sort',
-  'get',
+  'sort_ro',
   'mget',
   'scan',
   'subscribe',
@@ -129,7 +137,11 @@ const CLIENT_COMMANDS = [
   'ping',
 ];
 
-async function steadyState(url: string, instances: number): Promise<{ client: number; inside: number }> {
+async function steadyState(
+  url: string,
+  instances: number,
+  scale: number,
+): Promise<{ client: number; inside: number }> {
   const ttl = 3 * scale;
   const interval = 1 * scale;
   const namespace = `steady-${Date.now().toString(36)}`;
@@ -165,6 +177,7 @@ async function steadyState(url: string, instances: number): Promise<{ client: nu
     const delta = calls - (before[command] ?? 0) - (command === 'info' ? 1 : 0);
     if (CLIENT_COMMANDS.includes(command)) client += delta;
     else inside += delta;
+    if (process.env.DISCOVERY_DEBUG && delta > 0) console.error(instances, command, delta);
   }
   await Promise.all(views.map((view) => view.close()));
   await Promise.all(registries.map((registry) => registry.close()));
@@ -173,48 +186,17 @@ async function steadyState(url: string, instances: number): Promise<{ client: nu
   return { client: client / seconds, inside: inside / seconds };
 }
 
-const server = await startRedisServer();
-try {
-  const filler = new Redis(server.url);
-  for (let batch = 0; batch < 100; batch++) {
-    const pipeline = filler.pipeline();
-    for (let index = 0; index < 1000; index++) pipeline.set(`unrelated:${batch}:${index}`, 'x');
-    await pipeline.exec();
-  }
-  filler.disconnect();
+export async function benchDiscovery(options: DiscoveryOptions): Promise<DiscoveryResult> {
+  const { url, scale } = options;
+  progress('discovery: cached reads at 10 and 1,000 instances');
   const reads10 = await cachedReads(10);
   const reads1000 = await cachedReads(1000);
-  const moves = await propagation(server.url);
+  progress('discovery: propagation (20 joins and leaves, one crash)');
+  const moves = await propagation(url);
   const steady: Record<number, { client: number; inside: number }> = {};
-  for (const size of (process.env.DISCOVERY_SIZES ?? '50,250').split(',').map(Number))
-    steady[size] = await steadyState(server.url, size);
-  const lines = [
-    '## Discovery view',
-    '',
-    `Measured by \`packages/store-redis/bench/discovery.ts\` on ${new Date().toISOString().slice(0, 10)}, 2 shared cores (noisy).`,
-    '',
-    '| cached read (median ns per call) | 10 instances | 1,000 instances |',
-    '| --- | ---: | ---: |',
-    ...Object.keys(reads10).map(
-      (name) =>
-        `| \`${name}\` | ${(reads10[name] as number).toFixed(0)} | ${(reads1000[name] as number).toFixed(0)} |`,
-    ),
-    '',
-    `Redis, 100,000 unrelated keys: a new instance in the view ${moves.join.toFixed(1)} ms after \`register()\` resolved, ` +
-      `a deregistered one gone after ${moves.leave.toFixed(1)} ms (medians of 20; writer and view on separate connections of one process); ` +
-      `a crashed one (closed without deregistering, ttl 3 s) left ${moves.crash} ms after its record's expiry.`,
-    '',
-    `| steady state, 5 services, every instance also holding a view of all (ttl ${3 * scale} s, interval ${scale} s) | commands/s sent | scaled to ttl 30 / interval 10 | calls inside scripts/s |`,
-    '| --- | ---: | ---: | ---: |',
-    ...Object.entries(steady).map(
-      ([size, rate]) =>
-        `| ${size} instances | ${rate.client.toFixed(1)} | ${((rate.client * scale) / 10).toFixed(1)} | ${rate.inside.toFixed(0)} |`,
-    ),
-    '| moleculer 0.15 Redis discoverer, 50 nodes (quoted from issue 9, not run here) | 4,905 | | |',
-  ];
-  console.log(lines.join('\n'));
-} finally {
-  await server.stop();
+  for (const size of options.sizes) {
+    progress(`discovery: steady state, ${size} instances, ttl ${3 * scale} s`);
+    steady[size] = await steadyState(url, size, scale);
+  }
+  return { reads10, reads1000, moves, steady, scale };
 }
-// Closed stores leave ioredis reconnect timers behind for a moment; the figures are out.
-process.exit(0);

@@ -3,29 +3,31 @@
 
 import { type CryptoBackend, gcmCodec, ServiceRegistry, webCryptoBackend } from '@service-registry/core';
 import { indexKey, recordKey, servicesKey } from '@service-registry/redis-layout';
+import type { RedisStore } from '@service-registry/store-redis';
 import type { Redis } from 'ioredis';
-import type { RedisStore } from '../src/index.js';
 import {
   collectGarbage,
   commandTimes,
+  ENDPOINTS,
   progress,
   runBounded,
+  SECRET,
   type Summary,
+  sum,
   summarize,
   timesDelta,
 } from './lib.js';
 
-export const FLEET_SIZE = 1000;
 const FLEET_SERVICES = 10;
 const TTL_SECONDS = 30;
-const SECRET = 'benchmark secret: 32 characters!';
-const ENDPOINTS = ['orders', 'invoices', 'payments', 'refunds', 'carts'];
 
 export interface RefreshOptions {
   readonly client: Redis;
   readonly admin: Redis;
   readonly store: RedisStore;
   readonly rounds: number;
+  /** Registries per fleet (one fleet per backend), each refreshed once per round; 1,000 in a full run. */
+  readonly fleetSize: number;
   /** In-flight refreshes (the fleet's parallelism as the server sees it). */
   readonly concurrency: number;
 }
@@ -34,7 +36,7 @@ export interface RefreshRow {
   readonly label: string;
   readonly kind: 'registry' | 'store' | 'set';
   readonly concurrency: number;
-  /** Operations per second, per round of 1,000. */
+  /** Operations per second, per round of one operation per registry. */
   readonly opsPerSecond: Summary;
   /** Server µs per command (EVALSHA of the put script, or SET), from INFO commandstats. */
   readonly serverUsPerCall: number;
@@ -69,11 +71,12 @@ const ref = (namespace: string, index: number) => ({
 });
 
 async function startFleet(
+  size: number,
   store: RedisStore,
   namespace: string,
   backend: CryptoBackend | undefined,
 ): Promise<ServiceRegistry[]> {
-  const registries = Array.from({ length: FLEET_SIZE }, (_, index) => {
+  const registries = Array.from({ length: size }, (_, index) => {
     const { service } = ref(namespace, index);
     return new ServiceRegistry({
       store,
@@ -85,7 +88,7 @@ async function startFleet(
       ttl: TTL_SECONDS,
     });
   });
-  await runBounded(FLEET_SIZE, 50, async (index) => {
+  await runBounded(size, 50, async (index) => {
     const { service, instanceId } = ref(namespace, index);
     await (registries[index] as ServiceRegistry).register(ENDPOINTS, {
       serviceName: service,
@@ -100,17 +103,17 @@ async function startFleet(
 }
 
 export async function benchRefresh(options: RefreshOptions): Promise<RefreshResult> {
-  const { client, admin, store, rounds, concurrency } = options;
-  progress(`refresh: registering ${FLEET_SIZE} registries (node:crypto) and ${FLEET_SIZE} (Web Crypto)`);
-  const nodeFleet = await startFleet(store, 'fleet', undefined);
-  const webFleet = await startFleet(store, 'fleetweb', webCryptoBackend);
+  const { client, admin, store, rounds, concurrency, fleetSize } = options;
+  progress(`refresh: registering ${fleetSize} registries (node:crypto) and ${fleetSize} (Web Crypto)`);
+  const nodeFleet = await startFleet(fleetSize, store, 'fleet', undefined);
+  const webFleet = await startFleet(fleetSize, store, 'fleetweb', webCryptoBackend);
 
   // The baseline writes exactly the values the registries wrote, to keys of its own.
   const values = (await client.mget(
-    Array.from({ length: FLEET_SIZE }, (_, index) => recordKey(ref('fleet', index))),
+    Array.from({ length: fleetSize }, (_, index) => recordKey(ref('fleet', index))),
   )) as (string | null)[];
   if (values.some((value) => value === null)) throw new Error('a fleet record is missing after register()');
-  const setKeys = Array.from({ length: FLEET_SIZE }, (_, index) => `setbaseline:${index}`);
+  const setKeys = Array.from({ length: fleetSize }, (_, index) => `setbaseline:${index}`);
   const lengths = values.map((value) => (value as string).length);
 
   const variant = (
@@ -123,7 +126,7 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
     kind,
     concurrency: width,
     commands: kind === 'set' ? ['set'] : ['evalsha', 'eval'],
-    run: () => runBounded(FLEET_SIZE, width, run),
+    run: () => runBounded(fleetSize, width, run),
     samples: [],
     serverUs: [],
     calls: [],
@@ -158,7 +161,7 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
   ];
 
   collectGarbage();
-  progress(`refresh: ${rounds} rounds of ${FLEET_SIZE} operations per variant, interleaved`);
+  progress(`refresh: ${rounds} rounds of ${fleetSize} operations per variant, interleaved`);
   for (const entry of variants) await entry.run(); // warm-up: JIT, script cache, connection
   for (let round = 0; round < rounds; round++) {
     // Rotate the order so no variant always runs right after another.
@@ -180,9 +183,9 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
       label: entry.label,
       kind: entry.kind,
       concurrency: entry.concurrency,
-      opsPerSecond: summarize(entry.samples.map((ms) => (FLEET_SIZE * 1000) / ms)),
+      opsPerSecond: summarize(entry.samples.map((ms) => (fleetSize * 1000) / ms)),
       serverUsPerCall: sum(entry.serverUs) / Math.max(1, sum(entry.calls)),
-      callsPerOp: sum(entry.calls) / (FLEET_SIZE * entry.calls.length),
+      callsPerOp: sum(entry.calls) / (fleetSize * entry.calls.length),
     }),
   );
   const ratios = new Map<number, Summary>();
@@ -209,14 +212,10 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
     await client.unlink(...keys);
   }
   return {
-    instances: FLEET_SIZE,
+    instances: fleetSize,
     services: FLEET_SERVICES,
     valueBytes: { min: Math.min(...lengths), max: Math.max(...lengths), mean: sum(lengths) / lengths.length },
     rows,
     ratios,
   };
-}
-
-function sum(values: readonly number[]): number {
-  return values.reduce((total, value) => total + value, 0);
 }
