@@ -2,7 +2,7 @@ import { RegistryError } from './errors.js';
 import { describeCause } from './notice.js';
 import { recordKey } from './record.js';
 import { type Logger, silentLogger } from './runtime.js';
-import type { PutOptions, RecordRef, RegistryStore, StoredRecord } from './store.js';
+import type { PutOptions, PutResult, RecordRef, RegistryStore, StoredRecord } from './store.js';
 
 /**
  * Core's one wrapper around a store: every call is logged at debug level, and anything a store throws
@@ -10,7 +10,10 @@ import type { PutOptions, RecordRef, RegistryStore, StoredRecord } from './store
  */
 export interface GuardedStore {
   readonly name: string;
-  put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<void>;
+  /** The store declares `comparePrevious`: `put` honours `expectPrevious`. */
+  readonly comparePrevious: boolean;
+  /** Resolves to the store's `PutResult` when it answered one, else undefined. */
+  put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<PutResult | undefined>;
   delete(ref: RecordRef): Promise<void>;
   list(namespace: string, service?: string): Promise<StoredRecord[]>;
   /** Present when the store declares `get`. */
@@ -40,8 +43,10 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
     }
   }
   const get = store.capabilities.get === true ? store.get?.bind(store) : undefined;
+  const comparePrevious = store.capabilities.comparePrevious === true;
   return {
     name: store.name,
+    comparePrevious,
     ...(get && {
       get: (ref: RecordRef) =>
         call(
@@ -54,7 +59,13 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
       call(
         'put',
         () => recordKey(ref),
-        () => store.put(ref, value, ttlMs, options),
+        async () => {
+          // A store that does not compare is never asked to (nor given a prefix it would ignore).
+          const { expectPrevious, ...rest } = options ?? {};
+          const asked = comparePrevious && expectPrevious !== undefined;
+          const result = await store.put(ref, value, ttlMs, asked ? options : rest);
+          return asked && typeof result === 'object' && result !== null ? result : undefined;
+        },
       ),
     delete: (ref) =>
       call(

@@ -43,6 +43,7 @@ export { silentLogger, systemClock } from './runtime.js';
 export type {
   KeyLayout,
   PutOptions,
+  PutResult,
   RecordRef,
   RegistryStore,
   ServiceProbe,

@@ -84,9 +84,11 @@ export interface RegisterOptions {
   /** Seconds a health check may take before it counts as failed. Default half the interval, at most 5. */
   healthTimeout?: number;
   /**
-   * Before each refresh, read this instance's key back (one read of the service) to detect another
-   * live process writing the same service and instance id (`duplicate` event, a warning, `health()`).
-   * Default true (apicrud mode: false, its records carry no owner token).
+   * At each refresh, check what this instance's key held just before, to detect another live process
+   * writing the same service and instance id (`duplicate` event, a warning, `health()`). Free on stores
+   * declaring `comparePrevious` (Redis, Upstash, memory: the put compares); elsewhere one read of the
+   * key (`get`, else a listing of the service) at most once per ttl. Default true (apicrud mode:
+   * false, its records carry no owner token).
    */
   detectDuplicates?: boolean;
 }

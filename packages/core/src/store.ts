@@ -36,6 +36,24 @@ export interface PutOptions {
    * a routine refresh. Stores that push change notices may then skip the notice. Default true.
    */
   readonly changed?: boolean;
+  /**
+   * Given only to stores that declare `capabilities.comparePrevious`: a prefix of the value this
+   * writer wrote last at this key, unique per write (for the gcm codec its header and random IV, 28
+   * characters; otherwise the whole value). In the same atomic step as the write the store compares
+   * what the key held just before, and `put` resolves to a `PutResult`. Default none: no comparison.
+   */
+  readonly expectPrevious?: string;
+}
+
+/** What `put` resolves to when it was given `expectPrevious` (stores declaring `comparePrevious`). */
+export interface PutResult {
+  /** True when the key held no live value, or one that starts with `expectPrevious`. */
+  readonly matched: boolean;
+  /**
+   * When not matched: the live value the key held just before this put, so its bytes travel only in
+   * the rare case (another writer, a copy written by hand). Absent when matched.
+   */
+  readonly previous?: string;
 }
 
 /** A change counter that moves by more than this between two reads was reset, not changed that often. */
@@ -67,10 +85,18 @@ export interface StoreCapabilities {
    */
   readonly time?: boolean;
   /**
-   * The store reads one record by its key (`get`): a writer checks its own key for another writer
-   * in a few bytes, whatever the size of its service. Default (absent) false: core lists the service.
+   * The store reads one record by its key (`get`), in a few bytes whatever the size of its service.
+   * A writer on a store without `comparePrevious` checks its own key with it (at most once per ttl).
+   * Default (absent) false: that check lists the service instead (also at most once per ttl).
    */
   readonly get?: boolean;
+  /**
+   * `put` honours `PutOptions.expectPrevious`: it compares, atomically and in its one round trip, what
+   * the key held with what this writer wrote last, and answers the previous value only when they
+   * differ. Writers then detect another live writer of their key at every refresh at no extra command
+   * or request. Default (absent) false: core reads the key back at most once per ttl (see `get`).
+   */
+  readonly comparePrevious?: boolean;
   /**
    * The store answers `probe`: per service, how many records are live, the change counter, and which
    * records expire soon, from its own index, without reading any value. Default (absent) false.
@@ -117,8 +143,12 @@ export interface RegistryStore {
   /** Short name for logs, e.g. `memory`, `redis`, `upstash`. */
   readonly name: string;
   readonly capabilities: StoreCapabilities;
-  /** Atomic upsert of one record that expires after `ttlMs` milliseconds. One round trip. */
-  put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<void>;
+  /**
+   * Atomic upsert of one record that expires after `ttlMs` milliseconds. One round trip. Resolves to a
+   * `PutResult` when given `expectPrevious` (stores declaring `comparePrevious`), else to nothing.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: stores written before `PutResult` resolve to void, and must still fit.
+  put(ref: RecordRef, value: string, ttlMs: number, options?: PutOptions): Promise<PutResult | void>;
   /** Removes one record; removing a missing record is not an error. */
   delete(ref: RecordRef): Promise<void>;
   /** Live records of one service, or of every service when `service` is omitted. */
@@ -142,9 +172,8 @@ export interface RegistryStore {
    */
   changeCount?(namespace: string, service?: string): Promise<number>;
   /**
-   * The live value at `ref`, or null when there is none. One round trip; commands sent on one
-   * connection run in order, so a `get` sent just before a `put` reads what the put replaces.
-   * Present only when `capabilities.get`.
+   * The live value at `ref`, or null when there is none. One round trip. Present only when
+   * `capabilities.get`.
    */
   get?(ref: RecordRef): Promise<string | null>;
   /**

@@ -80,6 +80,11 @@ export interface PutCallOptions extends DirectoryOptions {
    * script then publishes a change notice only if the instance was missing from the index. Default true.
    */
   readonly changed?: boolean;
+  /**
+   * A prefix of the value this writer wrote last (`PutOptions.expectPrevious`): the script compares
+   * what the record held with it before overwriting; read the reply with `parsePutReply`. Default none.
+   */
+  readonly expectPrevious?: string;
 }
 
 /** A refresh: write the record, index it, (directory,) publish when something changed. */
@@ -97,19 +102,22 @@ export function putCall(
     changeCounterKey(ref.namespace, ref.service),
   ];
   if (options.directory ?? true) keys.push(servicesKey(ref.namespace), namespaceCounterKey(ref.namespace));
-  return {
-    script: putScript,
-    keys,
-    args: [
-      value,
-      ttlArgument(ttlMs),
-      ref.instanceId,
-      changesChannel(ref.namespace),
-      ref.service,
-      options.changed === false ? '0' : '1',
-      serviceChannel(ref.namespace, ref.service),
-    ],
-  };
+  const args = [
+    value,
+    ttlArgument(ttlMs),
+    ref.instanceId,
+    changesChannel(ref.namespace),
+    ref.service,
+    options.changed === false ? '0' : '1',
+    serviceChannel(ref.namespace, ref.service),
+  ];
+  const expected = options.expectPrevious;
+  if (expected !== undefined) {
+    if (typeof expected !== 'string')
+      throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
+    args.push(expected);
+  }
+  return { script: putScript, keys, args };
 }
 
 /**

@@ -55,7 +55,10 @@ end
 /**
  * A refresh. KEYS: record, index, counter, [directory, namespace counter]. ARGV: value, ttl ms,
  * instance id, channel, service, notify (`0` when the record's content did not change), service
- * channel. Writes the record with PX and its index entry; when the instance is new to the index (a
+ * channel, [expected previous]. With an expected previous (a prefix of what this writer wrote last),
+ * reads the record before overwriting it: the reply is then `{added, previous}` when the record held
+ * a string that does not start with it (another writer's), else `added` as without one; a record of
+ * another type (made by hand) counts as empty, so it never fails the refresh. Writes the record with PX and its index entry; when the instance is new to the index (a
  * join, or a store that lost it) or its content changed, bumps the change counters and publishes the
  * service name on the namespace's channel and the service's own. The index is pruned of expired
  * entries when it grows and at each upkeep (reads never prune: they run read-only). Upkeep of the
@@ -68,6 +71,8 @@ export const putScript: RedisScript = define(
   'put',
   `${NOW}${BUMP}local ttl = tonumber(ARGV[2])
 local expiresAt = now + ttl
+local held = false
+if ARGV[8] then held = redis.pcall('GET', KEYS[1]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 local added = redis.call('ZADD', KEYS[2], expiresAt, ARGV[3])
 if added == 1 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
@@ -95,6 +100,7 @@ if added == 1 or ARGV[6] ~= '0' then
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   redis.call('PUBLISH', ARGV[7], ARGV[5])
 end
+if type(held) == 'string' and string.sub(held, 1, #ARGV[8]) ~= ARGV[8] then return {added, held} end
 return added
 `,
 );

@@ -12,6 +12,7 @@ import {
   listServicesCall,
   namespaceCounterKey,
   parseProbe,
+  parsePutReply,
   parseRecords,
   parseServices,
   probeServiceCall,
@@ -63,6 +64,17 @@ describe('script calls', () => {
     expect(putCall(ref, 'value', 1000, { changed: false }).args[5]).toBe('0');
     expect(scriptArguments(call)).toEqual([5, ...call.keys, ...call.args]);
     expect(putCall(ref, 'value', 1000, { directory: false }).keys).toHaveLength(3);
+    // The duplicate check rides along as an eighth argument, and its reply is read by parsePutReply.
+    expect(putCall(ref, 'value', 1000, { expectPrevious: 'g1.abc' }).args).toHaveLength(8);
+    expect(putCall(ref, 'value', 1000, { expectPrevious: 'g1.abc' }).args[7]).toBe('g1.abc');
+    expect(isRegistryError(errorOf(() => putCall(ref, 'v', 1000, { expectPrevious: 7 as never })))).toBe(
+      true,
+    );
+    expect(parsePutReply(0)).toEqual({ matched: true });
+    expect(parsePutReply([1, 'theirs'])).toEqual({ matched: false, previous: 'theirs' });
+    expect(parsePutReply([1, Buffer.from('ü')])).toEqual({ matched: false, previous: 'ü' });
+    expect(isRegistryError(errorOf(() => parsePutReply(null)))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1])))).toBe(true);
     expect(touchServiceCall('reg', 'api', 1000)).toMatchObject({
       keys: ['reg:services', 'reg:{reg:services}:changed'],
       args: ['1000', 'api', '1'],

@@ -154,7 +154,9 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
   return {
     name: 'keyv',
     backend: backend.kind,
-    capabilities: { watch: false, nativeExpiry: true, changeCount: true },
+    // No `comparePrevious` (Keyv has no read-and-write in one step on every backend): a writer reads
+    // its own row back with `get`, one single-row read at most once per ttl, never a listing.
+    capabilities: { watch: false, nativeExpiry: true, changeCount: true, get: true },
     get sweptRows() {
       return swept;
     },
@@ -179,6 +181,19 @@ export function keyvStore(options: KeyvStoreOptions): KeyvStore {
         if (now - (lastSweepAt.get(service) ?? Number.NEGATIVE_INFINITY) < ttlMs) return;
         lastSweepAt.set(service, now);
         await listRows(ref.namespace, ref.service);
+      });
+    },
+    /** One row by its key (the adapter's own get: one primary-key read on SQL), null when gone or expired. */
+    async get(ref: RecordRef) {
+      assertOpen('get');
+      return guard.run('get', async () => {
+        const raw = await backend.get(rowKey(ref));
+        if (raw === undefined || raw === null) return null;
+        const data = await Promise.resolve(keyv.deserializeData(raw)).catch(() => undefined);
+        if (data && typeof data.expires === 'number' && data.expires <= Date.now()) return null;
+        // As `list` hands it to core: garbage goes as-is, for core to reject.
+        if (data && typeof data.value === 'string') return data.value;
+        return typeof raw === 'string' ? raw : '';
       });
     },
     async delete(ref: RecordRef) {

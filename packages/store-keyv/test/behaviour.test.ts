@@ -51,9 +51,9 @@ describe('keyvStore construction', () => {
     }
   });
 
-  it('declares no push, its own expiry and a change counter', () => {
+  it('declares no push, its own expiry, a change counter and single-row reads (no compare in put)', () => {
     const store = keyvStore({ keyv: new Keyv() });
-    expect(store.capabilities).toEqual({ watch: false, nativeExpiry: true, changeCount: true });
+    expect(store.capabilities).toEqual({ watch: false, nativeExpiry: true, changeCount: true, get: true });
     expect(store.watch).toBeUndefined();
     expect(store.backend).toBe('map');
   });

@@ -4,7 +4,7 @@ import { afterAll } from 'vitest';
 import { keyvStore } from '../src/index.js';
 import { sqliteKeyv, tempFolder } from './support.js';
 
-const capabilities = { watch: false, nativeExpiry: true, changeCount: true } as const;
+const capabilities = { watch: false, nativeExpiry: true, changeCount: true, get: true } as const;
 
 runStoreConformance('keyv (Map)', {
   createStore: () => keyvStore({ keyv: new Keyv({ namespace: 'registry' }) }),

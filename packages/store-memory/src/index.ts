@@ -2,6 +2,7 @@ import {
   assertKnownOptions,
   type Clock,
   type KeyLayout,
+  type PutResult,
   type RecordRef,
   RegistryError,
   type RegistryStore,
@@ -91,7 +92,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const view = (layout: KeyLayout): MemoryStore => {
     const existing = views.get(layout);
     if (existing) return existing;
-    const write = (ref: RecordRef, value: string, ttlMs: number, changed = true): void => {
+    const write = (ref: RecordRef, value: string, ttlMs: number, changed = true): Entry | undefined => {
       if (typeof value !== 'string')
         throw new RegistryError('invalid-argument', 'memory store: value must be a string');
       if (!(ttlMs > 0))
@@ -104,6 +105,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // A routine refresh (same content, record still there) is not a change, as on Redis.
       if (changed || previous === undefined || previous.expiresAt <= clock.now())
         notify(ref.namespace, ref.service);
+      return previous;
     };
 
     const store: MemoryStore = {
@@ -117,6 +119,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         probe: true,
         time: tellsTime,
         get: true,
+        comparePrevious: true,
       },
       async get(ref) {
         assertOpen('get');
@@ -131,9 +134,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
             },
           }
         : {}),
-      async put(ref, value, ttlMs, options) {
+      async put(ref, value, ttlMs, options): Promise<PutResult | undefined> {
         assertOpen('put');
-        write(ref, value, ttlMs, options?.changed !== false);
+        const now = clock.now();
+        const previous = write(ref, value, ttlMs, options?.changed !== false);
+        const expected = options?.expectPrevious;
+        if (expected === undefined) return undefined;
+        // Read and write are one synchronous step here: nothing can write in between.
+        const held = previous !== undefined && previous.expiresAt > now ? previous.value : undefined;
+        return held === undefined || held.startsWith(expected)
+          ? { matched: true }
+          : { matched: false, previous: held };
       },
       async delete(ref) {
         assertOpen('delete');

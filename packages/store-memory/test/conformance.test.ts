@@ -17,6 +17,7 @@ runStoreConformance('memory (manual clock)', {
     layouts: ['native', 'apicrud'],
     changeCount: true,
     probe: true,
+    comparePrevious: true,
   },
   advanceTime: async (ms) => {
     now += ms;
@@ -32,6 +33,7 @@ runStoreConformance('memory (system clock)', {
     layouts: ['native', 'apicrud'],
     changeCount: true,
     probe: true,
+    comparePrevious: true,
   },
 });
 

@@ -245,11 +245,18 @@ describe('the write side', () => {
   });
 
   describe('duplicate registrations', () => {
-    for (const readBack of ['get', 'list'] as const) {
-      it(`two live processes with one service and instance id both report it within one interval (read back by ${readBack})`, async () => {
-        // Stores without `get` are read back by listing the service.
-        const store: RegistryStore =
-          readBack === 'get' ? memory : { ...memory, capabilities: { ...memory.capabilities, get: false } };
+    // The memory store compares inside its put; stores without that read back with `get`, else a listing.
+    const checkedBy = (check: 'compare' | 'get' | 'list'): RegistryStore =>
+      check === 'compare'
+        ? memory
+        : {
+            ...memory,
+            capabilities: { ...memory.capabilities, comparePrevious: false, get: check === 'get' },
+          };
+
+    for (const readBack of ['compare', 'get', 'list'] as const) {
+      it(`two live processes with one service and instance id both report it within one interval (checked by ${readBack})`, async () => {
+        const store = checkedBy(readBack);
         const first = make({ jitter: 0, store });
         const second = make({ jitter: 0, store });
         const seen: string[] = [];
@@ -276,6 +283,46 @@ describe('the write side', () => {
         expect(second.health()).toMatchObject({ ok: true, duplicate: { detected: false } });
       });
     }
+
+    it('costs one put per refresh: no read where the store compares, else one read per ttl at most', async () => {
+      const counted = (check: 'compare' | 'get' | 'list') => {
+        const inner = checkedBy(check);
+        const calls: string[] = [];
+        const store: RegistryStore = {
+          ...inner,
+          put: (ref, value, ttlMs, options) => {
+            calls.push(options?.expectPrevious === undefined ? 'put' : 'put+compare');
+            return inner.put(ref, value, ttlMs, options);
+          },
+          get: (ref) => {
+            calls.push('get');
+            return (inner.get as NonNullable<RegistryStore['get']>)(ref);
+          },
+          list: (namespace, service) => {
+            calls.push(`list ${service ?? '*'}`);
+            return inner.list(namespace, service);
+          },
+        };
+        return { store, calls };
+      };
+      const runs: Record<string, string[]> = {};
+      for (const check of ['compare', 'get', 'list'] as const) {
+        memory = memoryStore();
+        const { store, calls } = counted(check);
+        const registry = make({ jitter: 0, store });
+        await registry.register(['account'], args);
+        // Six refreshes (ttl 30 s, interval 10 s).
+        await vi.advanceTimersByTimeAsync(60_100);
+        runs[check] = calls;
+        await registry.close({ deregister: false });
+      }
+      const fallback = (read: string) => ['put', read, 'put', 'put', 'put', read, 'put', 'put', 'put'];
+      expect(runs).toEqual({
+        compare: ['put', ...Array(6).fill('put+compare')],
+        get: fallback('get'),
+        list: fallback('list main'),
+      });
+    });
 
     it('a restart with the same id (the old record still live, its writer dead) is no duplicate', async () => {
       const dead = make();

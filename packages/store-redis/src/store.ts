@@ -3,6 +3,7 @@ import {
   assertName,
   type KeyLayout,
   type PutOptions,
+  type PutResult,
   type RecordRef,
   RegistryError,
   type RegistryStore,
@@ -21,6 +22,7 @@ import {
   parseChangeCount,
   parseProbe,
   parseProbes,
+  parsePutReply,
   parseRecords,
   parseServices,
   probeServiceCall,
@@ -197,6 +199,7 @@ export function redisStore(options: RedisStoreOptions) {
       layouts: LAYOUTS,
       time: true,
       get: true,
+      comparePrevious: true,
       changeCount: true,
       probe: true,
     },
@@ -214,18 +217,27 @@ export function redisStore(options: RedisStoreOptions) {
       return attempt('time', async () => parseTimeReply(await client.call('TIME')));
     },
 
-    put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
+    // With `expectPrevious`, the put script itself compares what the record held: no extra command.
+    put(
+      ref: RecordRef,
+      value: string,
+      ttlMs: number,
+      options: PutOptions = {},
+    ): Promise<PutResult | undefined> {
       return attempt('put', async () => {
         const changed = options.changed !== false;
+        const { expectPrevious } = options;
+        const compared = (reply: unknown) =>
+          expectPrevious === undefined ? undefined : parsePutReply(reply);
         if (!cluster) {
-          await runScript(client, putCall(ref, value, ttlMs, { changed }));
-          return;
+          return compared(await runScript(client, putCall(ref, value, ttlMs, { changed, expectPrevious })));
         }
         // The directory lives in another slot: same round trip, another command.
-        await Promise.all([
-          runScript(client, putCall(ref, value, ttlMs, { directory: false, changed })),
+        const [reply] = await Promise.all([
+          runScript(client, putCall(ref, value, ttlMs, { directory: false, changed, expectPrevious })),
           runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs, { changed })),
         ]);
+        return compared(reply);
       });
     },
 

@@ -52,6 +52,7 @@ if (cluster) {
       layouts: ['native', 'apicrud'],
       changeCount: true,
       probe: true,
+      comparePrevious: true,
     },
   });
   runDiscoveryConformance('redis cluster', {

@@ -32,6 +32,7 @@ if (redis) {
       layouts: ['native', 'apicrud'],
       changeCount: true,
       probe: true,
+      comparePrevious: true,
     },
   });
   const flusher = new Redis(url);

@@ -1,3 +1,4 @@
+import { ServiceRegistry } from '@service-registry/core';
 import {
   changeCounterKey,
   indexKey,
@@ -23,7 +24,7 @@ import { type RedisStore, redisStore } from '../src/index.js';
 // Commands the layout's scripts run through redis.call: executed by the server, never sent by the store.
 const scriptCommands = new Set(
   scripts.flatMap((script) =>
-    [...script.source.matchAll(/redis\.call\('(\w+)'/g)].map((match) => match[1]?.toLowerCase()),
+    [...script.source.matchAll(/redis\.p?call\('(\w+)'/g)].map((match) => match[1]?.toLowerCase()),
   ),
 );
 const sentByClients = (calls: Record<string, number>) =>
@@ -76,6 +77,70 @@ describe('redis store round trips', () => {
     );
     expect(sent).toEqual({ evalsha: 1 });
     expect({ writes, commands }).toEqual({ writes: 1, commands: ['evalsha'] });
+  });
+
+  it('a refresh that checks for another writer (expectPrevious) is still one EVALSHA in one round trip', async () => {
+    const ref = { namespace: ns, service: 'dup', instanceId: 'i-1' };
+    await store.put(ref, 'g1.mine.first', LONG_TTL_MS);
+    const mine = await measure(() =>
+      store.put(ref, 'g1.mine.second', LONG_TTL_MS, { expectPrevious: 'g1.mine.f' }),
+    );
+    expect(mine.result).toEqual({ matched: true });
+    expect(mine.sent).toEqual({ evalsha: 1 });
+    expect({ writes: mine.writes, commands: mine.commands }).toEqual({ writes: 1, commands: ['evalsha'] });
+    await admin.set(recordKey(ref), 'theirs', 'PX', LONG_TTL_MS);
+    const theirs = await measure(() =>
+      store.put(ref, 'g1.mine.third', LONG_TTL_MS, { expectPrevious: 'g1.mine.s' }),
+    );
+    expect(theirs.result).toEqual({ matched: false, previous: 'theirs' });
+    expect({ writes: theirs.writes, commands: theirs.commands }).toEqual({
+      writes: 1,
+      commands: ['evalsha'],
+    });
+    // A key of another type (made by hand) is no writer of ours, and never fails the refresh.
+    await admin.del(recordKey(ref));
+    await admin.hset(recordKey(ref), 'f', 'v');
+    expect(await store.put(ref, 'g1.mine.fourth', LONG_TTL_MS, { expectPrevious: 'g1.mine.t' })).toEqual({
+      matched: true,
+    });
+    expect(await admin.get(recordKey(ref))).toBe('g1.mine.fourth');
+    await store.delete(ref);
+  });
+
+  it('a registry refreshing with duplicate detection sends one EVALSHA per refresh, and no GET', async () => {
+    const registry = new ServiceRegistry({
+      store,
+      secret: 'round-trips-secret-0123456789',
+      publicUrl: 'http://a.example',
+      namespace: randomNamespace('rt-reg'),
+      ttl: 3,
+      interval: 0.5,
+      jitter: 0,
+    });
+    let refreshes = 0;
+    const refreshed = (count: number) =>
+      new Promise<void>((resolve) => {
+        const stop = registry.on('refreshed', () => {
+          refreshes++;
+          if (--count > 0) return;
+          stop();
+          resolve();
+        });
+      });
+    try {
+      await registry.register(['thing'], { serviceName: 'svc', instanceId: 'i-1', port: 1 });
+      // Counted from just after one refresh landed to the third after it: three refreshes, nothing else.
+      await refreshed(1);
+      refreshes = 0;
+      const { sent, commands } = await measure(() => refreshed(3));
+      expect(refreshes).toBe(3);
+      // TIME runs at most once per 30 s per registry (the clock check): none here.
+      expect(sent).toEqual({ evalsha: 3 });
+      expect(commands).toEqual(['evalsha', 'evalsha', 'evalsha']);
+      expect(registry.health().duplicate.detected).toBe(false);
+    } finally {
+      await registry.close();
+    }
   });
 
   it('find(service) is one SORT_RO … GET in one round trip', async () => {

@@ -2,6 +2,7 @@ import {
   assertKnownOptions,
   type KeyLayout,
   type PutOptions,
+  type PutResult,
   type RecordRef,
   RegistryError,
   type RegistryStore,
@@ -15,6 +16,7 @@ import {
   listServicesCall,
   parseChangeCount,
   parseProbe,
+  parsePutReply,
   parseRecords,
   parseServices,
   probeServiceCall,
@@ -114,6 +116,7 @@ function createStore(options: UpstashStoreOptions) {
       layouts: LAYOUTS,
       time: typeof client.time === 'function',
       get: typeof client.get === 'function',
+      comparePrevious: true,
       changeCount: true,
       probe: true,
     },
@@ -143,10 +146,21 @@ function createStore(options: UpstashStoreOptions) {
       });
     },
 
-    put(ref: RecordRef, value: string, ttlMs: number, options: PutOptions = {}): Promise<void> {
+    // One request, comparison with what this writer wrote last included (`expectPrevious`).
+    put(
+      ref: RecordRef,
+      value: string,
+      ttlMs: number,
+      options: PutOptions = {},
+    ): Promise<PutResult | undefined> {
       return attempt('put', async () => {
+        const { expectPrevious } = options;
         // Routine refreshes publish nothing, so store-redis watchers of a shared database stay quiet.
-        await runScript(client, putCall(ref, value, ttlMs, { changed: options.changed !== false }));
+        const reply = await runScript(
+          client,
+          putCall(ref, value, ttlMs, { changed: options.changed !== false, expectPrevious }),
+        );
+        return expectPrevious === undefined ? undefined : parsePutReply(reply);
       });
     },
 

@@ -17,6 +17,7 @@ const capabilities = {
   layouts: ['native', 'apicrud'],
   changeCount: true,
   probe: true,
+  comparePrevious: true,
 } as const;
 
 // The real @upstash/redis client against the Upstash-compatible test server over a real Redis.

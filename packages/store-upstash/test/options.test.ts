@@ -37,6 +37,7 @@ describe('upstashStore options', () => {
       nativeExpiry: true,
       time: true,
       get: true,
+      comparePrevious: true,
       layout: 'native',
       layouts: ['native', 'apicrud'],
       changeCount: true,

@@ -58,6 +58,61 @@ if (redis) {
       expect(server.requests.commands.map((command) => command.name)).toEqual(['EVALSHA']);
     });
 
+    it('a refresh that checks for another writer (expectPrevious) is still one request', async () => {
+      const ref = { namespace: ns, service: 'dup', instanceId: 'i-1' };
+      await store.put(ref, 'g1.mine.first', LONG_TTL_MS);
+      const mine = await measure(server, () =>
+        store.put(ref, 'g1.mine.second', LONG_TTL_MS, { expectPrevious: 'g1.mine.f' }),
+      );
+      expect(mine).toEqual({ result: { matched: true }, total: 1, byPath: { '/': 1 } });
+      await store.put(ref, 'theirs-ü', LONG_TTL_MS);
+      const theirs = await measure(server, () =>
+        store.put(ref, 'g1.mine.third', LONG_TTL_MS, { expectPrevious: 'g1.mine.s' }),
+      );
+      expect(theirs).toEqual({
+        result: { matched: false, previous: 'theirs-ü' },
+        total: 1,
+        byPath: { '/': 1 },
+      });
+      expect(server.requests.commands.map((command) => command.name)).toEqual(['EVALSHA']);
+      await store.delete(ref);
+    });
+
+    it('a registry refreshing with duplicate detection makes one request per refresh (no GET)', async () => {
+      const registry = new ServiceRegistry({
+        store,
+        secret: SECRET,
+        publicUrl: 'https://a.example.com',
+        namespace: registryNs,
+        ttl: 3,
+        interval: 0.5,
+        jitter: 0,
+      });
+      let refreshes = 0;
+      const refreshed = (count: number) =>
+        new Promise<void>((resolve) => {
+          const stop = registry.on('refreshed', () => {
+            refreshes++;
+            if (--count > 0) return;
+            stop();
+            resolve();
+          });
+        });
+      try {
+        await registry.register(['things'], { serviceName: 'loop', instanceId: 'i-1', port: 443 });
+        // From just after one refresh landed to the third after it: three refreshes, nothing else.
+        await refreshed(1);
+        refreshes = 0;
+        const { total, byPath } = await measure(server, () => refreshed(3));
+        expect(refreshes).toBe(3);
+        expect({ total, byPath }).toEqual({ total: 3, byPath: { '/': 3 } });
+        expect(server.requests.commands.map((command) => command.name)).toEqual(Array(3).fill('EVALSHA'));
+        expect(registry.health().duplicate.detected).toBe(false);
+      } finally {
+        await registry.close();
+      }
+    });
+
     it('list(ns, service) is one request', async () => {
       await store.put({ namespace: ns, service: 'api', instanceId: 'i-2' }, 'v', LONG_TTL_MS);
       const { result, total } = await measure(server, () => store.list(ns, 'api'));

@@ -316,6 +316,27 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
       await advance(shortTtl + 100);
       expect(await get(short)).toBeNull();
     });
+
+    it('put with expectPrevious, where declared, compares what the key held in the same step', async () => {
+      if (store.capabilities.comparePrevious !== true) return;
+      const put = (target: RecordRef, value: string, expectPrevious: string, ttl = LONG_TTL_MS) =>
+        store.put(target, value, ttl, { expectPrevious });
+      const target = ref('account', 'i-1');
+      // Nothing there, or what this writer wrote (its prefix): matched, and no value comes back.
+      expect(await put(target, 'g1.mine-1.first', 'g1.mine-0')).toEqual({ matched: true });
+      expect(await put(target, 'g1.mine-2.second', 'g1.mine-1')).toEqual({ matched: true });
+      const theirs = `theirs-ü-${asciiValue(2000, 3)}`;
+      await store.put(target, theirs, LONG_TTL_MS);
+      expect(await put(target, 'g1.mine-3.third', 'g1.mine-2')).toEqual({ matched: false, previous: theirs });
+      expect(ids(await store.list(ns, 'account'))).toEqual(['account:i-1']);
+      expect((await store.list(ns, 'account'))[0]?.value).toBe('g1.mine-3.third');
+      // Without expectPrevious nothing is compared; an expired record counts as none.
+      expect(await store.put(target, 'plain', LONG_TTL_MS)).toBeUndefined();
+      const short = ref('account', 'short');
+      await store.put(short, 'old', shortTtl);
+      await advance(shortTtl + 100);
+      expect(await put(short, 'new', 'g1.mine')).toEqual({ matched: true });
+    });
   });
 
   describe(`${label}: after close`, () => {

@@ -18,13 +18,13 @@ export function writeDeadlineMs(liveForMs: number, ttlMs: number): number {
  * show in `health()` and `refresh-failed` now, not when a slow store finally answers. The operation
  * itself cannot be recalled; `onLate` runs if it succeeds after the deadline.
  */
-export async function withDeadline(
-  operation: Promise<void>,
+export async function withDeadline<T>(
+  operation: Promise<T>,
   deadlineMs: number,
   clock: Clock,
   storeName: string,
   onLate: () => void,
-): Promise<void> {
+): Promise<T> {
   let timer: unknown;
   let late = false;
   operation.then(
@@ -45,7 +45,7 @@ export async function withDeadline(
     }, deadlineMs);
   });
   try {
-    await Promise.race([operation, deadline]);
+    return await Promise.race([operation, deadline]);
   } finally {
     clock.clearTimeout(timer);
   }

@@ -3,12 +3,44 @@ import type { EventSink } from '../events.js';
 import { warnLoudly } from '../notice.js';
 import { recordKey } from '../record.js';
 import type { Logger } from '../runtime.js';
-import type { RecordRef, StoredRecord } from '../store.js';
+import type { PutResult, RecordRef, StoredRecord } from '../store.js';
 
 /** The value at `ref` among a service's records (the read-back of stores without `get`). */
 export function valueAt(records: readonly StoredRecord[], ref: RecordRef): string | null {
   const stored = records.find((record) => record.instanceId === ref.instanceId && record.key === undefined);
   return stored?.value ?? null;
+}
+
+// A gcm value starts `g1.<8-character key id>.`, then the base64 of its random 96-bit IV (16
+// characters): these 28 characters are unique per write, so they stand for the whole value.
+const GCM_HEAD = /^g1\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9+/]{16}/;
+
+/**
+ * The `expectPrevious` prefix for a value this writer wrote: 28 characters of a gcm value, the whole
+ * value for any other codec (its first characters need not differ from write to write).
+ */
+export function writeFingerprint(value: string, codecName: string): string {
+  return (codecName === 'gcm' && GCM_HEAD.exec(value)?.[0]) || value;
+}
+
+/** What a `put` given `expectPrevious` says the key held: null when nothing else, undefined when unknown. */
+export function previousOf(result: PutResult | undefined): string | null | undefined {
+  if (result === undefined) return undefined;
+  if (result.matched) return null;
+  return typeof result.previous === 'string' ? result.previous : undefined;
+}
+
+/**
+ * How one refresh checks its key: `compare` inside the put with this `expectPrevious` (stores with
+ * `comparePrevious`: free), `get` or `list` read back beside it (other stores: at most once per ttl,
+ * and at every refresh while a duplicate is reported, so its end is seen as fast), or not at all.
+ */
+export type DuplicateCheck = { readonly compare: string } | 'get' | 'list' | undefined;
+
+/** What a store must offer for `DuplicateDetector.plan`. */
+export interface CheckableStore {
+  readonly comparePrevious: boolean;
+  readonly get?: unknown;
 }
 
 /** What `health().duplicate` reports: another live process writes this service and instance id. */
@@ -51,6 +83,8 @@ export class DuplicateDetector {
   readonly #codec: RecordCodec;
   #state: DuplicateState = { detected: false, since: null, otherOwner: null };
   #cleanReads = 0;
+  /** When a fallback read last ran, by the local clock. */
+  #readAt = Number.NEGATIVE_INFINITY;
 
   constructor(codec: RecordCodec) {
     this.#codec = codec;
@@ -58,6 +92,18 @@ export class DuplicateDetector {
 
   get state(): DuplicateState {
     return this.#state;
+  }
+
+  /** How this refresh checks its key (see `DuplicateCheck`); `lastWritten` undefined: nothing to compare. */
+  plan(store: CheckableStore, lastWritten: string | undefined, now: number, ttlMs: number): DuplicateCheck {
+    if (store.comparePrevious) {
+      return lastWritten === undefined
+        ? undefined
+        : { compare: writeFingerprint(lastWritten, this.#codec.name) };
+    }
+    if (!this.#state.detected && now - this.#readAt < ttlMs) return undefined;
+    this.#readAt = now;
+    return store.get ? 'get' : 'list';
   }
 
   /**

@@ -3,10 +3,10 @@ import type { EventSink } from '../events.js';
 import type { GuardedStore } from '../guarded-store.js';
 import type { RegisterOptions, ResolvedOptions } from '../options.js';
 import { type Instance, type InstanceStatus, recordKey, serializeRecord } from '../record.js';
-import type { RecordRef } from '../store.js';
+import type { PutResult, RecordRef } from '../store.js';
 import type { StoreTime } from '../store-time.js';
 import { withDeadline, writeDeadlineMs } from './deadline.js';
-import { DuplicateDetector, type DuplicateEvent, valueAt } from './duplicates.js';
+import { DuplicateDetector, type DuplicateEvent, previousOf, valueAt } from './duplicates.js';
 import { HealthGate } from './health-gate.js';
 import { RefreshLoop } from './refresh-loop.js';
 import { assertStatus, readRegisterOptions } from './register-options.js';
@@ -297,11 +297,11 @@ export class Registration {
     return value;
   }
 
-  /** Writes the full record with a fresh expiry. Chained, so writes never overlap; none after close. */
   /**
-   * `verify`: read the key back (duplicates). `deadline`: the loop's refreshes give up at the time the
-   * record has left; explicit calls (`register`, `update`, `setStatus`) wait for the store's answer, so
-   * when they resolve the record is there.
+   * Writes the full record with a fresh expiry. Chained, so writes never overlap; none after close.
+   * `verify`: check the key for another writer (duplicates). `deadline`: the loop's refreshes give up
+   * at the time the record has left; explicit calls (`register`, `update`, `setStatus`) wait for the
+   * store's answer, so when they resolve the record is there.
    */
   #write(verify = false, deadline = false): Promise<void> {
     if (this.#closing) return Promise.reject(new RegistryError('invalid-state', 'this registry is closed'));
@@ -310,16 +310,16 @@ export class Registration {
       const instance = this.get();
       const ref = this.#ref;
       if (!instance || !ref) return;
-      // Stores that list only: read before the write. With `get`: sent just before the put on the same
-      // connection, so it sees what the put replaces at no extra round trip.
+      const { ttlMs, clock } = this.#options;
       const lastWritten = this.#writtenValue;
-      let readBack: Promise<string | null> | undefined;
-      const get = this.#store.get;
-      if (verify && !get) {
+      // Stores that compare inside the put: no read at all. Others read back at most once per ttl: a
+      // listing before the write, or a `get` sent beside the put.
+      const check = verify ? this.#duplicates.plan(this.#store, lastWritten, clock.now(), ttlMs) : undefined;
+      let readBack: Promise<string | null | undefined> | undefined;
+      if (check === 'list') {
         readBack = this.#store.list(ref.namespace, ref.service).then((records) => valueAt(records, ref));
         await readBack.catch(() => {});
       }
-      const { ttlMs } = this.#options;
       void this.#time.refresh();
       const expiresAt = this.#time.now() + ttlMs;
       const startedAt = this.#health.attempt();
@@ -327,9 +327,11 @@ export class Registration {
       let value: string | undefined;
       try {
         value = await this.#encode({ ...instance, expiresAt }, ref);
-        if (verify && get) readBack = get(ref);
+        if (check === 'get' && this.#store.get) readBack = this.#store.get(ref);
         readBack?.catch(() => {});
-        await this.#putWithDeadline(ref, value, expiresAt, content, deadline);
+        const expectPrevious = typeof check === 'object' ? check.compare : undefined;
+        const result = await this.#putWithDeadline(ref, value, expiresAt, content, deadline, expectPrevious);
+        if (expectPrevious !== undefined) readBack = Promise.resolve(previousOf(result));
       } catch (error) {
         this.#writtenContent = undefined;
         this.#health.failed(error);
@@ -352,13 +354,15 @@ export class Registration {
     expiresAt: number,
     content: string,
     deadline: boolean,
-  ): Promise<void> {
+    expectPrevious: string | undefined,
+  ): Promise<PutResult | undefined> {
     const { clock, ttlMs } = this.#options;
     const liveForMs = this.#lastExpiresAt === null ? 0 : this.#lastExpiresAt - this.#time.now();
-    const put = this.#store.put(ref, value, ttlMs, { changed: this.#writtenContent !== content });
+    const changed = this.#writtenContent !== content;
+    const put = this.#store.put(ref, value, ttlMs, { changed, expectPrevious });
     this.#straggler = put.catch(() => {});
     if (!deadline) return put;
-    await withDeadline(put, writeDeadlineMs(liveForMs, ttlMs), clock, this.#store.name, () =>
+    return withDeadline(put, writeDeadlineMs(liveForMs, ttlMs), clock, this.#store.name, () =>
       this.#landed(value, content, expiresAt),
     );
   }
@@ -376,7 +380,7 @@ export class Registration {
    * nor empty was written by another live process with the same service and instance id.
    */
   async #checkDuplicates(
-    readBack: Promise<string | null>,
+    readBack: Promise<string | null | undefined>,
     ref: RecordRef,
     lastWritten: string | undefined,
     writing: string,
@@ -384,6 +388,7 @@ export class Registration {
     let verdict: 'started' | 'ended' | undefined;
     try {
       const stored = await readBack;
+      if (stored === undefined) return; // The store gave no answer to compare (a wrapper dropped it).
       verdict = await this.#duplicates.judge(stored, ref, lastWritten, writing, this.#options.clock.now());
     } catch {
       return; // The write that follows meets the same fault and reports it.
