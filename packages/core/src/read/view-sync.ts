@@ -230,6 +230,7 @@ export class ViewSync {
       guardShare: this.#view.guardShare,
       holdUntil: now + this.#holdMs,
       holdAll,
+      unseenSince: this.#stale?.since,
     });
     if (outcome.held > 0) {
       this.#holdWindowUntil = Math.max(this.#holdWindowUntil, state.guard?.until ?? 0);
