@@ -22,6 +22,7 @@ import {
   seededRandom,
 } from './schedule.js';
 import { type FaultPhase, type RestartRecord, summarize } from './summarize.js';
+import { startViewReader, type ViewReader } from './view-watcher.js';
 import { type Reader, startReader } from './watcher.js';
 
 /** Options of `runChaos`. */
@@ -50,6 +51,9 @@ const QUIET_BEFORE_RESTART_MS = 2500;
 const QUIET_AFTER_RECOVERY_MS = 1500;
 const SPAWN_SPACING_MS = 150;
 const STOP_GRACE_MS = 4000;
+const VIEW_MAX_STALENESS_SECONDS = 10;
+/** The final SIGTERMs go out this far apart, so the views time each deregistration on its own. */
+const STOP_SPACING_MS = 100;
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -81,6 +85,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const secret = randomBytes(24).toString('base64url');
   const instances: InstanceProcess[] = [];
   const readers: Reader[] = [];
+  const views: ViewReader[] = [];
   const orchestratorIssues = { uncaught: [] as string[], unhandled: [] as string[] };
   const onUnhandled = (reason: unknown) => orchestratorIssues.unhandled.push(String(reason));
   const onUncaught = (error: unknown) => orchestratorIssues.uncaught.push(String(error));
@@ -140,6 +145,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       pollMs: PROXIED_READER_POLL_MS,
     });
     readers.push(observer, proxied);
+    // Discovery views, each with its own connection: one straight to Redis (the store's defaults),
+    // one of every service and one of a single service through the proxy (pushed notices on that
+    // service's own channel), so faults reach them as they reach the instances.
+    // maxStaleness above the longest outage (ttl + 2 s): past it a view empties by design, which the
+    // core tests cover; here a view must ride out every restart.
+    const viewBase = {
+      ...readerBase,
+      pollMs: OBSERVER_POLL_MS,
+      maxStalenessSeconds: VIEW_MAX_STALENESS_SECONDS,
+    };
+    views.push(
+      startViewReader({ ...viewBase, label: 'view (direct)', url: redis.url, proxied: false }),
+      startViewReader({ ...viewBase, label: 'view via the proxy', url: proxy.url, proxied: true }),
+      startViewReader({
+        ...viewBase,
+        label: 'view of orders via the proxy',
+        url: proxy.url,
+        proxied: true,
+        services: ['orders'],
+      }),
+    );
 
     // Start-up: spawn with a little spacing (each tsx start costs ~0.4 s of CPU), then wait until the
     // observer lists every one of them.
@@ -256,7 +282,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const observedUntil = Date.now();
     await Promise.all(readers.map((reader) => reader.stop()));
     readers.length = 0;
-    await Promise.all(instances.map((instance) => stopInstance(instance, STOP_GRACE_MS)));
+    // Staggered, while the views still watch: each deregistration is timed on its own.
+    const running = instances.filter((instance) => instance.exitedAt === undefined);
+    await Promise.all(
+      running.map(async (instance, index) => {
+        await sleep(index * STOP_SPACING_MS, signal);
+        await stopInstance(instance, STOP_GRACE_MS);
+      }),
+    );
+    await sleep(500, signal);
+    await Promise.all(views.map((view) => view.stop()));
     const finishedAt = Date.now();
 
     return summarize({
@@ -276,6 +311,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       restarts,
       observer,
       proxied,
+      views,
       observedUntil,
       faultLog,
       chaosStartedAt,
@@ -292,7 +328,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtException', onUncaught);
-    await Promise.allSettled(readers.map((reader) => reader.stop()));
+    await Promise.allSettled([...readers, ...views].map((reader) => reader.stop()));
     for (const instance of instances) if (instance.exitedAt === undefined) killInstance(instance);
     await Promise.allSettled(instances.map((instance) => instance.exited));
     await proxy?.close();
