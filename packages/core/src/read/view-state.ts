@@ -40,6 +40,12 @@ export interface ReconcileContext {
    * so it proves no death: such a vanished record is held like any unexplained one, never `expired`.
    */
   readonly unseenSince?: number;
+  /**
+   * A deadline counts as known only when a read within this long before it confirmed it (a probe
+   * or list): a vanished record whose deadline passed unconfirmed (reads were failing or hanging)
+   * is held like an unexplained one too.
+   */
+  readonly settleMs: number;
 }
 
 export interface ReconcileOutcome {
@@ -152,7 +158,10 @@ export class ServiceState {
       if (seen.has(id) || this.isGuarded(id)) continue;
       const expired = held.noExpiry || held.deadline <= now + context.expiryGraceMs;
       const unseen =
-        guardOn && !held.noExpiry && context.unseenSince !== undefined && held.deadline > context.unseenSince;
+        guardOn &&
+        !held.noExpiry &&
+        ((context.unseenSince !== undefined && held.deadline > context.unseenSince) ||
+          held.deadline - held.readAt > context.settleMs);
       if (expired && unseen) {
         lapsedUnseen.push(id);
       } else if (expired) {

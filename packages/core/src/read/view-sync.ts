@@ -231,6 +231,7 @@ export class ViewSync {
       holdUntil: now + this.#holdMs,
       holdAll,
       unseenSince: this.#stale?.since,
+      settleMs: this.#settleMs,
     });
     if (outcome.held > 0) {
       this.#holdWindowUntil = Math.max(this.#holdWindowUntil, state.guard?.until ?? 0);
