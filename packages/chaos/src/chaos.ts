@@ -284,12 +284,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     readers.length = 0;
     // Staggered, while the views still watch: each deregistration is timed on its own.
     const running = instances.filter((instance) => instance.exitedAt === undefined);
-    await Promise.all(
-      running.map(async (instance, index) => {
-        await sleep(index * STOP_SPACING_MS, signal);
-        await stopInstance(instance, STOP_GRACE_MS);
-      }),
-    );
+    const stopping: Promise<void>[] = [];
+    for (const instance of running) {
+      stopping.push(stopInstance(instance, STOP_GRACE_MS));
+      await sleep(STOP_SPACING_MS, signal);
+    }
+    await Promise.all(stopping);
     await sleep(500, signal);
     await Promise.all(views.map((view) => view.stop()));
     const finishedAt = Date.now();

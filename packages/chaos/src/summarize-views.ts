@@ -73,6 +73,17 @@ const tally = (values: readonly (string | null | undefined)[]): Record<string, n
   return counts;
 };
 
+/** Stalls of the measuring process: samples are taken on a 100 ms timer, so a gap of 1 s means its loop was starved. */
+export const STALL_MS = 1000;
+function stalled(samples: readonly Sample[], from: number, to: number): boolean {
+  for (let index = 1; index < samples.length; index++) {
+    const previous = (samples[index - 1] as Sample).at;
+    const at = (samples[index] as Sample).at;
+    if (at - previous > STALL_MS && at >= from && previous <= to) return true;
+  }
+  return false;
+}
+
 /** The views' part of the report, and the view bounds it broke. */
 export function summarizeViews(input: ViewsInput): { report: ViewsReport; violations: string[] } {
   const { bounds, restarts } = input;
@@ -103,7 +114,10 @@ export function summarizeViews(input: ViewsInput): { report: ViewsReport; violat
       view.events,
       bounds.deadMs,
       input.observedUntil,
-      (at) => inOutage(at) || (view.proxied && inFault(at)),
+      (at, removedAt) =>
+        inOutage(at) ||
+        (view.proxied && inFault(at)) ||
+        stalled(view.samples, at, removedAt ?? at + bounds.deadMs),
     );
     for (const check of dead.filter((c) => c.violated)) {
       violations.push(

@@ -85,7 +85,10 @@ export interface ViewDeadCheck {
   /** First `removed` event after the kill, minus the kill time; null when it was never removed. */
   readonly removedAfterMs: number | null;
   readonly reason: string | null;
-  /** False when an outage or (for a proxied view) a proxy fault explains a late removal: reported, not judged. */
+  /**
+   * False when an outage, (for a proxied view) a proxy fault, or a stall of the orchestrator's own
+   * event loop explains a late removal: reported, not judged.
+   */
   readonly strict: boolean;
   readonly violated: boolean;
 }
@@ -96,7 +99,7 @@ export function checkViewDead(
   events: readonly ViewEvent[],
   boundMs: number,
   observedUntil: number,
-  loose: (killedAt: number) => boolean,
+  loose: (killedAt: number, removedAt: number | undefined) => boolean,
 ): ViewDeadCheck[] {
   const checks: ViewDeadCheck[] = [];
   for (const { id, killedAt } of kills) {
@@ -105,7 +108,7 @@ export function checkViewDead(
     const removed = own.find((event) => event.type === 'removed' && event.at > killedAt);
     if (!removed && killedAt + boundMs > observedUntil) continue;
     const removedAfterMs = removed ? removed.at - killedAt : null;
-    const strict = !loose(killedAt);
+    const strict = !loose(killedAt, removed?.at);
     checks.push({
       id,
       killedAt,
