@@ -22,7 +22,7 @@ import {
   seededRandom,
 } from './schedule.js';
 import { type FaultPhase, type RestartRecord, summarize } from './summarize.js';
-import { startViewReader, type ViewReader } from './view-watcher.js';
+import { startChaosViews, type ViewReader } from './view-watcher.js';
 import { type Reader, startReader } from './watcher.js';
 
 /** Options of `runChaos`. */
@@ -51,7 +51,6 @@ const QUIET_BEFORE_RESTART_MS = 2500;
 const QUIET_AFTER_RECOVERY_MS = 1500;
 const SPAWN_SPACING_MS = 150;
 const STOP_GRACE_MS = 4000;
-const VIEW_MAX_STALENESS_SECONDS = 10;
 /** The final SIGTERMs go out this far apart, so the views time each deregistration on its own. */
 const STOP_SPACING_MS = 100;
 
@@ -145,27 +144,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       pollMs: PROXIED_READER_POLL_MS,
     });
     readers.push(observer, proxied);
-    // Discovery views, each with its own connection: one straight to Redis (the store's defaults),
-    // one of every service and one of a single service through the proxy (pushed notices on that
-    // service's own channel), so faults reach them as they reach the instances.
-    // maxStaleness above the longest outage (ttl + 2 s): past it a view empties by design, which the
-    // core tests cover; here a view must ride out every restart.
-    const viewBase = {
-      ...readerBase,
-      pollMs: OBSERVER_POLL_MS,
-      maxStalenessSeconds: VIEW_MAX_STALENESS_SECONDS,
-    };
-    views.push(
-      startViewReader({ ...viewBase, label: 'view (direct)', url: redis.url, proxied: false }),
-      startViewReader({ ...viewBase, label: 'view via the proxy', url: proxy.url, proxied: true }),
-      startViewReader({
-        ...viewBase,
-        label: 'view of orders via the proxy',
-        url: proxy.url,
-        proxied: true,
-        services: ['orders'],
-      }),
-    );
+    views.push(...startChaosViews({ ...readerBase, pollMs: OBSERVER_POLL_MS }, redis.url, proxy.url));
 
     // Start-up: spawn with a little spacing (each tsx start costs ~0.4 s of CPU), then wait until the
     // observer lists every one of them.

@@ -109,3 +109,30 @@ export function startViewReader(options: ViewReaderOptions): ViewReader {
     },
   };
 }
+
+/** Above the chaos run's longest outage (ttl + 2 s): past it a view empties by design (core's tests cover that). */
+const VIEW_MAX_STALENESS_SECONDS = 10;
+
+/**
+ * The chaos run's views, each with its own connection: one straight to Redis (the store's defaults),
+ * one of every service and one of a single service through the fault proxy (pushed notices on that
+ * service's own channel), so faults reach them as they reach the instances.
+ */
+export function startChaosViews(
+  base: Omit<ViewReaderOptions, 'label' | 'url' | 'proxied'>,
+  directUrl: string,
+  proxyUrl: string,
+): ViewReader[] {
+  const options = { ...base, maxStalenessSeconds: VIEW_MAX_STALENESS_SECONDS };
+  return [
+    startViewReader({ ...options, label: 'view (direct)', url: directUrl, proxied: false }),
+    startViewReader({ ...options, label: 'view via the proxy', url: proxyUrl, proxied: true }),
+    startViewReader({
+      ...options,
+      label: 'view of orders via the proxy',
+      url: proxyUrl,
+      proxied: true,
+      services: ['orders'],
+    }),
+  ];
+}
