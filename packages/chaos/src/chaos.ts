@@ -22,6 +22,7 @@ import {
   seededRandom,
 } from './schedule.js';
 import { type FaultPhase, type RestartRecord, summarize } from './summarize.js';
+import { startChaosViews, type ViewReader } from './view-watcher.js';
 import { type Reader, startReader } from './watcher.js';
 
 /** Options of `runChaos`. */
@@ -50,6 +51,8 @@ const QUIET_BEFORE_RESTART_MS = 2500;
 const QUIET_AFTER_RECOVERY_MS = 1500;
 const SPAWN_SPACING_MS = 150;
 const STOP_GRACE_MS = 4000;
+/** The final SIGTERMs go out this far apart, so the views time each deregistration on its own. */
+const STOP_SPACING_MS = 100;
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -81,6 +84,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const secret = randomBytes(24).toString('base64url');
   const instances: InstanceProcess[] = [];
   const readers: Reader[] = [];
+  const views: ViewReader[] = [];
   const orchestratorIssues = { uncaught: [] as string[], unhandled: [] as string[] };
   const onUnhandled = (reason: unknown) => orchestratorIssues.unhandled.push(String(reason));
   const onUncaught = (error: unknown) => orchestratorIssues.uncaught.push(String(error));
@@ -140,6 +144,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       pollMs: PROXIED_READER_POLL_MS,
     });
     readers.push(observer, proxied);
+    views.push(...startChaosViews({ ...readerBase, pollMs: OBSERVER_POLL_MS }, redis.url, proxy.url));
 
     // Start-up: spawn with a little spacing (each tsx start costs ~0.4 s of CPU), then wait until the
     // observer lists every one of them.
@@ -256,7 +261,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const observedUntil = Date.now();
     await Promise.all(readers.map((reader) => reader.stop()));
     readers.length = 0;
-    await Promise.all(instances.map((instance) => stopInstance(instance, STOP_GRACE_MS)));
+    // Staggered, while the views still watch: each deregistration is timed on its own.
+    const running = instances.filter((instance) => instance.exitedAt === undefined);
+    const stopping: Promise<void>[] = [];
+    for (const instance of running) {
+      stopping.push(stopInstance(instance, STOP_GRACE_MS));
+      await sleep(STOP_SPACING_MS, signal);
+    }
+    await Promise.all(stopping);
+    await sleep(500, signal);
+    await Promise.all(views.map((view) => view.stop()));
     const finishedAt = Date.now();
 
     return summarize({
@@ -276,6 +290,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       restarts,
       observer,
       proxied,
+      views,
       observedUntil,
       faultLog,
       chaosStartedAt,
@@ -292,7 +307,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   } finally {
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtException', onUncaught);
-    await Promise.allSettled(readers.map((reader) => reader.stop()));
+    await Promise.allSettled([...readers, ...views].map((reader) => reader.stop()));
     for (const instance of instances) if (instance.exitedAt === undefined) killInstance(instance);
     await Promise.allSettled(instances.map((instance) => instance.exited));
     await proxy?.close();

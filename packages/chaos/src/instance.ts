@@ -49,6 +49,7 @@ registry.on('refresh-failed', ({ error, consecutiveFailures }) =>
 registry.on('recovered', ({ failures, downtimeMs }) =>
   report({ type: 'recovered', at: Date.now(), failures, downtimeMs }),
 );
+registry.on('deregistered', () => report({ type: 'deregistered', at: Date.now() }));
 
 let shuttingDown = false;
 const shutDown = async (reason: 'SIGTERM' | 'orphaned'): Promise<void> => {

@@ -9,6 +9,8 @@ export type InstanceLine =
   | { type: 'recovered'; at: number; failures: number; downtimeMs: number }
   /** The registry's logger got an error line (e.g. an event listener threw). */
   | { type: 'log-error'; at: number; message: string }
+  /** Its record was deleted (the delete resolved), during the final SIGTERM. */
+  | { type: 'deregistered'; at: number }
   | {
       type: 'crash';
       at: number;

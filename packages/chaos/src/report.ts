@@ -2,6 +2,7 @@ import type { DeadCheck, FailureSplit, Gap, RecoveryCheck } from './analysis.js'
 import type { FaultCounters } from './fault-proxy.js';
 import type { ReshardReport } from './reshard-phase.js';
 import type { FaultKind } from './schedule.js';
+import type { DelayFigures, ViewsReport } from './summarize-views.js';
 
 /** Everything a chaos run measured; saved as JSON, rendered as markdown and on the console. */
 export interface ChaosReport {
@@ -84,6 +85,8 @@ export interface ChaosReport {
     failuresByCode: Record<string, number>;
     worstPollGapMs: number;
   }[];
+  /** Discovery views beside the bare find() observer: restart coverage, kills, joins, deregistrations. */
+  readonly views: ViewsReport;
   readonly gaps: {
     count: number;
     instances: number;
@@ -101,6 +104,76 @@ const seconds = (ms: number | null): string => (ms === null ? 'never' : `${(ms /
 function reshardLine(reshard: ReshardReport): string {
   const moves = reshard.reshards.map((move) => `${move.slots} slots in ${seconds(move.ms)}`).join(', ');
   return `| reshard phase (Redis Cluster, 3 masters, \`redis-cli --cluster reshard\`) | ${reshard.instances} instances; ${moves}; ${reshard.finds} finds during and after, ${reshard.failedFinds} failed, ${reshard.incompleteFinds} missed a live instance; ${reshard.crashes} crashes; ${seconds(reshard.totalMs)} in all | 0 failed, 0 missed, 0 crashes |`;
+}
+
+const ms = (value: number | null): string => (value === null ? 'none' : `${Math.round(value)} ms`);
+const delayCell = (figures: DelayFigures): string =>
+  figures.count === 0
+    ? 'none seen'
+    : `median ${ms(figures.medianMs)}, worst ${ms(figures.worstMs)} (${figures.count})`;
+const reasons = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ');
+
+/** The views beside the bare find() observer: one column each. */
+function viewsSection(report: ChaosReport): string[] {
+  const { views, bounds, restarts } = report;
+  const header = ['figure', 'bare find() (observer)', ...views.views.map((view) => view.label), 'bound'];
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    '## Through discovery views',
+    '',
+    `Three \`createDiscovery()\` views in the orchestrator (each its own connection; instances are other OS processes), sampled every ${report.config.observerPollMs} ms beside the bare \`find()\` observer. A restart window runs from Redis going down to ${seconds(views.windowAfterMs)} after it answered.`,
+    '',
+    row(header),
+    row(header.map(() => '---')),
+  ];
+  views.find.forEach((find, index) => {
+    const restart = restarts[index];
+    lines.push(
+      row([
+        `Redis restart ${find.restart} (${restart?.kind ?? '?'}, outage ${seconds(restart?.outageMs ?? null)}): live instances missing`,
+        `${find.missing.length} of ${find.judged}; ${find.failedSamples} finds failed, ${find.incompleteSamples} incomplete, until ${seconds(find.lastMissingMs)} after Redis went down`,
+        ...views.views.map((view) => {
+          const check = view.restarts[index];
+          return check
+            ? `${check.missing.length} of ${check.judged}${check.removals > 0 ? ` (removed: ${reasons(check.removalReasons)})` : ''}`
+            : '-';
+        }),
+        'views: 0 missing',
+      ]),
+    );
+  });
+  lines.push(
+    row([
+      'SIGKILLed instance: kill to removed (judged; outages and, via the proxy, faults reported only)',
+      'see above',
+      ...views.views.map(
+        (view) =>
+          `${delayCell(view.dead.strictFigures)} of ${view.dead.strict} judged, ${view.dead.violations} late; loose worst ${ms(view.dead.looseWorstMs)}; ${reasons(view.dead.reasons)}`,
+      ),
+      `≤ ttl + 1 s = ${seconds(bounds.deadMs)}`,
+    ]),
+    row(['`register()` resolved to `added`', '', ...views.views.map((view) => delayCell(view.joins)), '']),
+    row([
+      'deregistered (delete resolved) to `removed`',
+      '',
+      ...views.views.map(
+        (view) => `${delayCell(view.deregistrations)}; ${reasons(view.deregistrations.reasons)}`,
+      ),
+      '',
+    ]),
+    row([
+      'stale samples / stale events / guarded events',
+      '',
+      ...views.views.map(
+        (view) => `${view.staleSamples} of ${view.samples} / ${view.staleEvents} / ${view.guardedEvents}`,
+      ),
+      '',
+    ]),
+  );
+  return lines;
 }
 
 /** The report as markdown: what RELIABILITY.md quotes and what the console prints. */
@@ -139,6 +212,8 @@ export function renderMarkdown(report: ChaosReport): string {
     `| slowest registration (spawn to listed) | ${seconds(processes.worstRegistrationMs)} | |`,
     `| instances stuck at the final SIGTERM | ${processes.stuckAtStop} | |`,
     ...(report.reshard ? [reshardLine(report.reshard)] : []),
+    '',
+    ...viewsSection(report),
   ];
   if (processes.crashDetails.length > 0) {
     lines.push('', '## Crashes', '', '```', ...processes.crashDetails, '```');

@@ -13,6 +13,8 @@ import { endingOf, type InstanceProcess } from './children.js';
 import type { FaultProxy } from './fault-proxy.js';
 import type { ChaosReport } from './report.js';
 import { FAULT_KINDS, type FaultKind, type PlannedRestart } from './schedule.js';
+import { summarizeViews } from './summarize-views.js';
+import type { ViewReader } from './view-watcher.js';
 import type { Reader } from './watcher.js';
 
 export interface FaultPhase {
@@ -36,6 +38,8 @@ export interface RunRecord {
   restarts: readonly RestartRecord[];
   observer: Reader;
   proxied: Reader;
+  /** Discovery views, sampled like the observer; they stay open through the final staggered stop. */
+  views: readonly ViewReader[];
   observedUntil: number;
   faultLog: readonly FaultPhase[];
   chaosStartedAt: number;
@@ -80,6 +84,20 @@ export function summarize(input: RunRecord): ChaosReport {
       );
     }
   });
+
+  const views = summarizeViews({
+    views: input.views,
+    observer: observer.samples,
+    instances,
+    lives,
+    kills: input.kills,
+    restarts,
+    faultLog: input.faultLog,
+    bounds,
+    ttlMs: input.config.ttlSeconds * 1000,
+    observedUntil: input.observedUntil,
+  });
+  violations.push(...views.violations);
 
   // Crashes: every exit the orchestrator did not cause, and every crash line (also during the final stop).
   const crashDetails: string[] = [];
@@ -205,6 +223,7 @@ export function summarize(input: RunRecord): ChaosReport {
       failuresByCode: reader.failuresByCode,
       worstPollGapMs: worstPollGapMs(reader.samples),
     })),
+    views: views.report,
     gaps: {
       count: gaps.length,
       instances: new Set(gaps.map((gap) => gap.id)).size,

@@ -63,5 +63,15 @@ test('the quick chaos run keeps every bound', { timeout: 140_000 }, async () => 
   expect(report.faults.phases.slow).toBeGreaterThan(0);
   expect(report.reshard?.reshards.length).toBe(1);
   expect(report.reshard?.finds).toBeGreaterThan(0);
+  // The views watched through both restarts (the bound itself is in `violations`), and timed joins,
+  // kills and deregistrations of other processes.
+  expect(report.views.views).toHaveLength(3);
+  for (const view of report.views.views) {
+    expect(view.restarts.map((check) => check.missing)).toEqual([[], []]);
+    for (const check of view.restarts) expect(check.judged).toBeGreaterThan(0);
+    expect(view.joins.count).toBeGreaterThan(0);
+    expect(view.deregistrations.count).toBeGreaterThan(0);
+    expect(view.dead.checked).toBeGreaterThan(0);
+  }
   expect(readFileSync(`${reportBase}.md`, 'utf8')).toContain('PASSED');
 });

@@ -36,6 +36,18 @@ export interface ReconcileContext {
    * store would have pushed a notice for a deregistration and did not.
    */
   readonly holdAll: boolean;
+  /**
+   * Set on the read that ends a stale period: when the view last knew the store. A deadline that
+   * passed after it passed unseen (the instance could not refresh while the store was down either),
+   * so it proves no death: such a vanished record is held like any unexplained one, never `expired`.
+   */
+  readonly unseenSince?: number;
+  /**
+   * A deadline counts as known only when a read within this long before it confirmed it (a probe
+   * or list): a vanished record whose deadline passed unconfirmed (reads were failing or hanging)
+   * is held like an unexplained one too.
+   */
+  readonly settleMs: number;
 }
 
 export interface ReconcileOutcome {
@@ -142,10 +154,20 @@ export class ServiceState {
         }
       }
     }
+    const guardOn = context.guardShare < 1;
     const unexplained: string[] = [];
+    const lapsedUnseen: string[] = [];
     for (const [id, held] of this.held) {
       if (seen.has(id) || this.isGuarded(id)) continue;
-      if (held.noExpiry || held.deadline <= now + context.expiryGraceMs) {
+      const expired = held.noExpiry || held.deadline <= now + context.expiryGraceMs;
+      const unseen =
+        guardOn &&
+        !held.noExpiry &&
+        ((context.unseenSince !== undefined && held.deadline > context.unseenSince) ||
+          held.deadline - held.readAt > context.settleMs);
+      if (expired && unseen) {
+        lapsedUnseen.push(id);
+      } else if (expired) {
         this.held.delete(id);
         changes.push({ kind: 'removed', instance: held.instance, reason: 'expired' });
       } else {
@@ -153,15 +175,18 @@ export class ServiceState {
       }
     }
     let newlyHeld = 0;
-    const guardOn = context.guardShare < 1;
+    // Records that lapsed unseen mean the store was away: what else vanished is suspect with them.
+    const vanished = unexplained.length + lapsedUnseen.length;
     const suspicious =
       guardOn &&
-      unexplained.length > 0 &&
-      (context.holdAll || (unexplained.length >= 2 && unexplained.length > context.guardShare * before));
+      vanished > 0 &&
+      (context.holdAll ||
+        lapsedUnseen.length > 0 ||
+        (vanished >= 2 && vanished > context.guardShare * before));
     if (suspicious) {
       this.guard ??= { until: context.holdUntil, ids: new Set() };
-      for (const id of unexplained) this.guard.ids.add(id);
-      newlyHeld = unexplained.length;
+      for (const id of [...unexplained, ...lapsedUnseen]) this.guard.ids.add(id);
+      newlyHeld = vanished;
     } else {
       for (const id of unexplained) {
         const held = this.held.get(id) as Held;

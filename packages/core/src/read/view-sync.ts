@@ -231,6 +231,8 @@ export class ViewSync {
       guardShare: this.#view.guardShare,
       holdUntil: now + this.#holdMs,
       holdAll,
+      unseenSince: this.#stale?.since,
+      settleMs: this.#settleMs,
     });
     if (outcome.held > 0) {
       this.#holdWindowUntil = Math.max(this.#holdWindowUntil, state.guard?.until ?? 0);

@@ -1,0 +1,66 @@
+import { expect, test } from 'vitest';
+import { type ReconcileContext, ServiceState } from '../src/read/view-state.js';
+import type { Instance } from '../src/record.js';
+
+// How a re-read judges records that vanished with their deadline already past: a known expiry (a read
+// confirmed the deadline just before it) is removed; one that lapsed while the store could not be read,
+// or that no read confirmed, proves no death and is held for one interval.
+
+const instance = (id: string, expiresAt: number): Instance => ({
+  name: 'api',
+  id,
+  info: { endpoints: [], ipv4: null, port: 80, publicUrl: `http://${id}.test`, created: '' } as never,
+  status: 'up',
+  meta: {},
+  expiresAt,
+});
+
+const context = (now: number, extra: Partial<ReconcileContext> = {}): ReconcileContext => ({
+  now,
+  noExpiryDeadline: now + 3000,
+  expiryGraceMs: 250,
+  guardShare: 0.5,
+  holdUntil: now + 1000,
+  holdAll: false,
+  settleMs: 500,
+  ...extra,
+});
+
+function stateWith(entries: { id: string; deadline: number; readAt: number }[]): ServiceState {
+  const state = new ServiceState('api');
+  for (const { id, deadline, readAt } of entries) {
+    state.held.set(id, { instance: instance(id, deadline), deadline, readAt, noExpiry: false });
+  }
+  return state;
+}
+
+test('a deadline a read confirmed just before it passed is an expiry', () => {
+  const state = stateWith([
+    { id: 'a', deadline: 10_000, readAt: 9_700 },
+    { id: 'b', deadline: 20_000, readAt: 9_700 },
+    { id: 'c', deadline: 20_000, readAt: 9_700 },
+  ]);
+  const outcome = state.reconcile([instance('b', 20_000), instance('c', 20_000)], context(10_100));
+  expect(outcome.changes).toMatchObject([{ kind: 'removed', reason: 'expired' }]);
+  expect(outcome.held).toBe(0);
+});
+
+test('a deadline no read confirmed (a read hung across it) is held, then released if still gone', () => {
+  const state = stateWith([
+    { id: 'a', deadline: 10_000, readAt: 7_000 },
+    { id: 'b', deadline: 20_000, readAt: 9_700 },
+  ]);
+  const outcome = state.reconcile([instance('b', 20_000)], context(10_100));
+  expect(outcome).toMatchObject({ changes: [], held: 1 });
+  expect(state.isGuarded('a')).toBe(true);
+  const later = state.reconcile([instance('b', 20_000)], context(11_200));
+  expect(later.changes).toMatchObject([{ kind: 'removed', reason: 'guard-released' }]);
+});
+
+test('deadlines that passed while the view was stale are held; the guard off removes them', () => {
+  const entries = [{ id: 'a', deadline: 10_000, readAt: 9_700 }];
+  const held = stateWith(entries).reconcile([], context(12_000, { unseenSince: 9_800 }));
+  expect(held).toMatchObject({ changes: [], held: 1 });
+  const off = stateWith(entries).reconcile([], context(12_000, { unseenSince: 9_800, guardShare: 1 }));
+  expect(off.changes).toMatchObject([{ kind: 'removed', reason: 'expired' }]);
+});
