@@ -18,6 +18,7 @@ const instance = (id: string, expiresAt: number): Instance => ({
 const context = (now: number, extra: Partial<ReconcileContext> = {}): ReconcileContext => ({
   now,
   noExpiryDeadline: now + 3000,
+  storeOffsetMs: 0,
   expiryGraceMs: 250,
   guardShare: 0.5,
   holdUntil: now + 1000,
