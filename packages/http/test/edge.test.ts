@@ -1,12 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { ServiceRegistry } from '@service-registry/core';
-import { deleteNamespace, findRedis, randomNamespace } from '@service-registry/redis-testing';
+import {
+  bundleForEdge,
+  deleteNamespace,
+  type EdgeBundle,
+  findRedis,
+  nodeImportsIn,
+  randomNamespace,
+} from '@service-registry/redis-testing';
 import { upstashStore } from '@service-registry/store-upstash';
 import { createUpstashTestServer, type UpstashTestServer } from '@service-registry/upstash-test-server';
 import { EdgeRuntime } from 'edge-runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleForEdge, type EdgeBundle, nodeImportsIn } from './edge/bundle.js';
 
 const entry = fileURLToPath(new URL('./edge/entry.ts', import.meta.url));
 const SECRET = 'edge-http-secret-0123456789';

@@ -9,6 +9,8 @@ export {
 } from './apicrud-format.js';
 export type { RedisCluster, RedisClusterOptions } from './cluster.js';
 export { startRedisCluster } from './cluster.js';
+export type { EdgeBundle } from './edge-bundle.js';
+export { bundleForEdge, nodeImportsIn } from './edge-bundle.js';
 export type { FindPostgresOptions, FoundPostgres } from './find-postgres.js';
 export { findPostgres } from './find-postgres.js';
 export type { FindRedisOptions, FoundRedis } from './find-redis.js';

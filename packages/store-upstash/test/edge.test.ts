@@ -1,13 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { ServiceRegistry } from '@service-registry/core';
-import { deleteNamespace, randomNamespace } from '@service-registry/redis-testing';
+import {
+  bundleForEdge,
+  deleteNamespace,
+  type EdgeBundle,
+  nodeImportsIn,
+  randomNamespace,
+} from '@service-registry/redis-testing';
 import { SECRET } from '@service-registry/test-suite';
 import type { UpstashTestServer } from '@service-registry/upstash-test-server';
 import { EdgeRuntime } from 'edge-runtime';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstashStore } from '../src/index.js';
-import { bundleForEdge, type EdgeBundle, nodeImportsIn } from './edge/bundle.js';
 import { redis, skipped, startServer } from './support.js';
 
 const entry = fileURLToPath(new URL('./edge/entry.ts', import.meta.url));
