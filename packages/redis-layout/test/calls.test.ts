@@ -13,17 +13,17 @@ import {
   namespaceCounterKey,
   parseProbe,
   parsePutReply,
-  readPutReply,
-  UpkeepHorizons,
   parseRecords,
   parseServices,
   probeServiceCall,
   putCall,
+  readPutReply,
   recordKey,
   scriptArguments,
   servicesKey,
   touchServiceCall,
   ttlArgument,
+  UpkeepHorizons,
 } from '../src/index.js';
 
 const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
