@@ -108,6 +108,24 @@ describe('redis store round trips', () => {
     await store.delete(ref);
   });
 
+  it('a routine refresh after its index was lost re-indexes and announces the instance, whatever horizon it knew', async () => {
+    const ref = { namespace: ns, service: 'lost', instanceId: 'i-1' };
+    await store.put(ref, 'v1', LONG_TTL_MS);
+    await store.put(ref, 'v1', LONG_TTL_MS, { changed: false });
+    const counter = Number(await admin.get(changeCounterKey(ns, 'lost')));
+    // Evicted or deleted alone: the store still holds a horizon from the last put's reply.
+    await admin.del(indexKey(ns, 'lost'));
+    const calls = (
+      await countCommands(server.url, () => store.put(ref, 'v1', LONG_TTL_MS, { changed: false }))
+    ).calls;
+    expect(calls.publish).toBe(2);
+    expect(await admin.zscore(indexKey(ns, 'lost'), 'i-1')).not.toBeNull();
+    expect(Number(await admin.get(changeCounterKey(ns, 'lost')))).toBe(counter + 1);
+    // The new index expires like the old one did, at least one ttl from now.
+    expect(await admin.pttl(indexKey(ns, 'lost'))).toBeGreaterThan(LONG_TTL_MS - 5_000);
+    await store.delete(ref);
+  });
+
   it('a refresh that checks for another writer (expectPrevious) is still one EVALSHA in one round trip', async () => {
     const ref = { namespace: ns, service: 'dup', instanceId: 'i-1' };
     await store.put(ref, 'g1.mine.first', LONG_TTL_MS);
