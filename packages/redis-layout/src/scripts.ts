@@ -79,16 +79,16 @@ end
 export const putScript: RedisScript = define(
   'put',
   `local now
-${BUMP}local ttl = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[2])
 local held = false
 if ARGV[9] then
-  held = redis.pcall('SET', KEYS[1], ARGV[1], 'PX', ttl, 'GET')
+  held = redis.pcall('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
   if type(held) == 'table' then
     held = redis.pcall('GET', KEYS[1])
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   end
 else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
 local expiresAt = redis.pcall('PEXPIRETIME', KEYS[1])
 if type(expiresAt) ~= 'number' then
@@ -120,7 +120,7 @@ if added == 1 or horizon < expiresAt or horizon > expiresAt + ttl then
   end
 end
 if added == 1 or ARGV[6] ~= '0' then
-  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
+${BUMP}  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
   if KEYS[5] then bump(KEYS[5], lifetimeOf(KEYS[4], ttl)) end
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   redis.call('PUBLISH', ARGV[7], ARGV[5])
