@@ -75,7 +75,8 @@ export function renderRefreshSection(input: RefreshSectionInput): string {
       'once per ttl per service and `PUBLISH` only on a join or change. Baseline: `SET key value EX 30` of the very values the registries wrote ' +
       `(${bytes.min}–${bytes.max} bytes, mean ${fmt(bytes.mean)}), on the same ioredis connection, with the ` +
       `same bounded concurrency. The floor row is \`EVALSHA\` of a two-line script that only runs the \`SET PX\`, given the put script's keys and arguments: what any script refresh costs before it does anything else. ${input.rounds} rounds of ${refresh.instances.toLocaleString('en-US')} operations per variant, interleaved; ` +
-      '“vs SET” is the median of per-round ratios (each registry round paired with the SET round next to it).',
+      '“vs SET” is the median of per-round ratios (each registry round paired with the SET round next to it); ' +
+      'server µs per command is INFO commandstats, the median of per-round figures.',
     '',
     markdownTable(
       [

@@ -14,6 +14,7 @@ import type { RedisStore } from '@service-registry/store-redis';
 import type { Redis } from 'ioredis';
 import {
   collectGarbage,
+  median,
   commandTimes,
   ENDPOINTS,
   progress,
@@ -45,7 +46,7 @@ export interface RefreshRow {
   readonly concurrency: number;
   /** Operations per second, per round of one operation per registry. */
   readonly opsPerSecond: Summary;
-  /** Server µs per command (EVALSHA of the put script, or SET), from INFO commandstats. */
+  /** Server µs per command (EVALSHA of the put script, or SET), from INFO commandstats: median of rounds. */
   readonly serverUsPerCall: number;
   /** Commands the server counted per operation (1 = one round trip per refresh). */
   readonly callsPerOp: number;
@@ -216,7 +217,11 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
       kind: entry.kind,
       concurrency: entry.concurrency,
       opsPerSecond: summarize(entry.samples.map((ms) => (fleetSize * 1000) / ms)),
-      serverUsPerCall: sum(entry.serverUs) / Math.max(1, sum(entry.calls)),
+      // The median of per-round figures: a round whose server was preempted (a shared machine) does
+      // not swamp the others, as it would in a sum.
+      serverUsPerCall: median(
+        entry.serverUs.map((usec, round) => usec / Math.max(1, entry.calls[round] as number)),
+      ),
       callsPerOp: sum(entry.calls) / (fleetSize * entry.calls.length),
       inner: new Map(
         [...entry.inner].map(([command, total]) => [
