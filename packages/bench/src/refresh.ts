@@ -14,9 +14,9 @@ import type { RedisStore } from '@service-registry/store-redis';
 import type { Redis } from 'ioredis';
 import {
   collectGarbage,
-  median,
   commandTimes,
   ENDPOINTS,
+  median,
   progress,
   runBounded,
   SECRET,
