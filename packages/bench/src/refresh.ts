@@ -2,13 +2,21 @@
 // plain `SET key value EX ttl` of the same values, on the same connection, with the same concurrency.
 
 import { type CryptoBackend, gcmCodec, ServiceRegistry, webCryptoBackend } from '@service-registry/core';
-import { indexKey, recordKey, servicesKey } from '@service-registry/redis-layout';
+import {
+  indexKey,
+  putCall,
+  recordKey,
+  scriptArguments,
+  servicesKey,
+  sha1Hex,
+} from '@service-registry/redis-layout';
 import type { RedisStore } from '@service-registry/store-redis';
 import type { Redis } from 'ioredis';
 import {
   collectGarbage,
   commandTimes,
   ENDPOINTS,
+  median,
   progress,
   runBounded,
   SECRET,
@@ -34,15 +42,23 @@ export interface RefreshOptions {
 
 export interface RefreshRow {
   readonly label: string;
-  readonly kind: 'registry' | 'store' | 'set';
+  readonly kind: Kind;
   readonly concurrency: number;
   /** Operations per second, per round of one operation per registry. */
   readonly opsPerSecond: Summary;
-  /** Server µs per command (EVALSHA of the put script, or SET), from INFO commandstats. */
+  /** Server µs per command (EVALSHA of the put script, or SET), from INFO commandstats: median of rounds. */
   readonly serverUsPerCall: number;
   /** Commands the server counted per operation (1 = one round trip per refresh). */
   readonly callsPerOp: number;
+  /** The commands run inside the script, per operation: calls and server µs (INFO commandstats). */
+  readonly inner: ReadonlyMap<string, { readonly calls: number; readonly us: number }>;
 }
+
+/** registry: `update()`; store: `store.put()`; set: the baseline; floor: a script that only SETs. */
+type Kind = 'registry' | 'store' | 'set' | 'floor';
+
+// The cheapest script a refresh could be: the put script's keys and arguments, one `SET PX`, no index.
+const FLOOR_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\nreturn 1\n";
 
 export interface RefreshResult {
   readonly instances: number;
@@ -55,13 +71,14 @@ export interface RefreshResult {
 
 interface Variant {
   readonly label: string;
-  readonly kind: 'registry' | 'store' | 'set';
+  readonly kind: Kind;
   readonly concurrency: number;
   readonly commands: readonly string[];
   readonly run: () => Promise<void>;
   readonly samples: number[];
   readonly serverUs: number[];
   readonly calls: number[];
+  readonly inner: Map<string, { calls: number; usec: number }>;
 }
 
 const ref = (namespace: string, index: number) => ({
@@ -118,7 +135,7 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
 
   const variant = (
     label: string,
-    kind: 'registry' | 'store' | 'set',
+    kind: Kind,
     width: number,
     run: (index: number) => Promise<unknown>,
   ): Variant => ({
@@ -130,7 +147,10 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
     samples: [],
     serverUs: [],
     calls: [],
+    inner: new Map(),
   });
+  const floorSha = sha1Hex(FLOOR_SCRIPT);
+  await client.script('LOAD', FLOOR_SCRIPT);
   const set = (index: number) =>
     client.set(setKeys[index] as string, values[index] as string, 'EX', TTL_SECONDS);
   const variants: Variant[] = [
@@ -141,6 +161,11 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
       (i) => nodeFleet[i]?.update() as Promise<unknown>,
     ),
     variant('SET key value EX ttl', 'set', concurrency, set),
+    // What any script costs: EVALSHA with the put script's keys and arguments, doing one SET.
+    variant('floor: EVALSHA of a script that only SETs', 'floor', concurrency, (i) => {
+      const call = putCall(ref('fleet', i), values[i] as string, TTL_SECONDS * 1000, { directory: true });
+      return client.evalsha(floorSha, ...(scriptArguments(call) as [number]));
+    }),
     // The store's share: the same put script with the value already encrypted, no registry.
     variant('store.put() · pre-encrypted value', 'store', concurrency, (i) =>
       store.put(ref('fleet', i), values[i] as string, TTL_SECONDS * 1000),
@@ -171,7 +196,15 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
       const started = performance.now();
       await entry.run();
       const elapsed = performance.now() - started;
-      const delta = timesDelta(before, await commandTimes(admin), entry.commands);
+      const after = await commandTimes(admin);
+      const delta = timesDelta(before, after, entry.commands);
+      for (const command of Object.keys(after)) {
+        if (entry.commands.includes(command) || command === 'info') continue;
+        const inner = timesDelta(before, after, [command]);
+        if (inner.calls <= 0) continue;
+        const total = entry.inner.get(command) ?? { calls: 0, usec: 0 };
+        entry.inner.set(command, { calls: total.calls + inner.calls, usec: total.usec + inner.usec });
+      }
       entry.samples.push(elapsed);
       entry.serverUs.push(delta.usec);
       entry.calls.push(delta.calls);
@@ -184,8 +217,21 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
       kind: entry.kind,
       concurrency: entry.concurrency,
       opsPerSecond: summarize(entry.samples.map((ms) => (fleetSize * 1000) / ms)),
-      serverUsPerCall: sum(entry.serverUs) / Math.max(1, sum(entry.calls)),
+      // The median of per-round figures: a round whose server was preempted (a shared machine) does
+      // not swamp the others, as it would in a sum.
+      serverUsPerCall: median(
+        entry.serverUs.map((usec, round) => usec / Math.max(1, entry.calls[round] as number)),
+      ),
       callsPerOp: sum(entry.calls) / (fleetSize * entry.calls.length),
+      inner: new Map(
+        [...entry.inner].map(([command, total]) => [
+          command,
+          {
+            calls: total.calls / (fleetSize * entry.calls.length),
+            us: total.usec / Math.max(1, sum(entry.calls)),
+          },
+        ]),
+      ),
     }),
   );
   const ratios = new Map<number, Summary>();

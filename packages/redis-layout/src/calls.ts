@@ -85,6 +85,20 @@ export interface PutCallOptions extends DirectoryOptions {
    * what the record held with it before overwriting; read the reply with `parsePutReply`. Default none.
    */
   readonly expectPrevious?: string;
+  /**
+   * The upkeep horizon the last put of this service answered (`readPutReply`, kept by an
+   * `UpkeepHorizons`), in the store's ms: while the record's new expiry is within it, the script does
+   * no upkeep check. Default none: the script asks the store (one more call on the server).
+   */
+  readonly horizon?: number;
+}
+
+function horizonArgument(horizon: number | undefined): string {
+  if (horizon === undefined) return '0';
+  if (typeof horizon !== 'number' || !Number.isFinite(horizon)) {
+    throw new RegistryError('invalid-argument', `horizon must be a finite number of ms: ${horizon}`);
+  }
+  return String(Math.max(0, Math.floor(horizon)));
 }
 
 /** A refresh: write the record, index it, (directory,) publish when something changed. */
@@ -110,6 +124,7 @@ export function putCall(
     ref.service,
     options.changed === false ? '0' : '1',
     serviceChannel(ref.namespace, ref.service),
+    horizonArgument(options.horizon),
   ];
   const expected = options.expectPrevious;
   if (expected !== undefined) {

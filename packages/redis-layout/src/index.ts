@@ -46,7 +46,7 @@ export {
   serviceChannel,
   servicesKey,
 } from './keys.js';
-export { parsePutReply } from './put-reply.js';
+export { type PutReply, parsePutReply, readPutReply, UpkeepHorizons } from './put-reply.js';
 export type { ScriptOutcome, ScriptTransport } from './run-scripts.js';
 export { isNoScriptError, runScript, runScriptPipeline } from './run-scripts.js';
 export type { RedisScript } from './scripts.js';

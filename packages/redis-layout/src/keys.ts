@@ -4,7 +4,7 @@ import type { RecordRef } from '@service-registry/core';
  * The native layout, for a namespace `ns` and a service `svc` (names never contain `:`, `{` or `}`):
  *
  *   ns:{svc}:<instanceId>  string  the record (the codec's ciphertext), expiring with PX ttl
- *   ns:index:{svc}         zset    instanceId -> expiry in ms (Redis server clock); the per-service index
+ *   ns:index:{svc}         zset    instanceId -> its record's expiry in ms (Redis server clock); the per-service index
  *   ns:services            zset    service -> latest expiry written for it; the namespace's directory
  *   ns:changes             channel PUBLISH <service> on a join or change, and on a delete that removed something
  *   ns:changes:svc         channel the same notices, for readers of that service only
@@ -20,8 +20,10 @@ import type { RecordRef } from '@service-registry/core';
  * directory script, then one pipeline of per-service scripts (Cluster: one per node, in parallel);
  * delete = 1 script. Nothing scans the keyspace.
  *
- * Expiries are always computed from `redis.call('TIME')` on the node that holds the key, never from a
- * client's clock: clients drift, a node agrees with itself. (Core separately drops records whose own
+ * Expiries always come from the clock of the node that holds the key, never from a client's: the put
+ * script reads the record's own expiry back (`PEXPIRETIME`; `TIME` before Redis 7.0), the other
+ * scripts read `TIME`. Clients drift, a node agrees with itself. (The upkeep horizon a store passes
+ * to the put script is a value an earlier reply gave it, in the node's time, never its own clock's.) (Core separately drops records whose own
  * `expires_at` has passed.) Reads skip expired index and directory entries and never write (they run
  * read-only, so a full server still answers them); the put scripts prune them, and the zsets themselves carry a TTL at least as long as their longest entry, and a directory
  * entry's score is the latest expiry of any record of its service, so pruning it by score never hides

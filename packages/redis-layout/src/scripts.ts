@@ -55,53 +55,78 @@ end
 /**
  * A refresh. KEYS: record, index, counter, [directory, namespace counter]. ARGV: value, ttl ms,
  * instance id, channel, service, notify (`0` when the record's content did not change), service
- * channel, [expected previous]. With an expected previous (a prefix of what this writer wrote last),
- * reads the record before overwriting it: the reply is then `{added, previous}` when the record held
- * a string that does not start with it (another writer's), else `added` as without one; a record of
- * another type (made by hand) counts as empty, so it never fails the refresh. Writes the record with PX and its index entry; when the instance is new to the index (a
- * join, or a store that lost it) or its content changed, bumps the change counters and publishes the
- * service name on the namespace's channel and the service's own. The index is pruned of expired
- * entries when it grows and at each upkeep (reads never prune: they run read-only). Upkeep of the
- * directory and of the index's own expiry runs about once per ttl, not on every refresh: both are
- * extended to a horizon one ttl past the record's expiry, and touched again only once a record would
- * outlive it. On Redis Cluster (no directory key here) the index's expiry is checked on every refresh
- * instead.
+ * channel, upkeep horizon (store ms, `0` when unknown), [expected previous].
+ *
+ * A routine refresh is three calls: `SET PX` (`SET PX GET` with an expected previous), `PEXPIRETIME`
+ * of the record (its expiry in the store's own clock: no `TIME`, and the index score is exactly the
+ * record's expiry) and `ZADD` of the index entry. No `ZSCORE`, no `PTTL`: the caller passes the upkeep
+ * horizon an earlier reply gave it, and while this write's expiry is within it nothing else is due.
+ * Otherwise (horizon unknown or passed, or the id new to the index) the script asks the store for the
+ * horizon (the directory entry's score; on Redis Cluster, with no directory key here, the index's
+ * own expiry) and, when a record would outlive it, runs the upkeep, about once per ttl per service:
+ * prunes expired index (and directory) entries, extends the directory entry and the expiry of
+ * index, directory and counters to a new horizon one ttl past this record's expiry. A join also
+ * prunes the index. When the instance is new to the index (a join, or a store that lost it) or its
+ * content changed, bumps the change counters and publishes the service name on the namespace's
+ * channel and the service's own. Reads never prune: they run read-only.
+ *
+ * With an expected previous (a prefix of what this writer wrote last) the record is read in the same
+ * `SET`: when it held a string that does not start with it (another writer's) the reply carries it;
+ * a record of another type (made by hand) counts as empty, so it never fails the refresh. Reply:
+ * `{added, horizon}`, or `{added, horizon, previous}` when the previous did not match. Before Redis
+ * 7.0 (no `PEXPIRETIME`) the store's time comes from `TIME`; before 6.2 (no `SET GET`) from `GET`.
  */
 export const putScript: RedisScript = define(
   'put',
-  `${NOW}${BUMP}local ttl = tonumber(ARGV[2])
-local expiresAt = now + ttl
+  `local now
+local ttl = tonumber(ARGV[2])
 local held = false
-if ARGV[8] then held = redis.pcall('GET', KEYS[1]) end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+if ARGV[9] then
+  held = redis.pcall('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'GET')
+  if type(held) == 'table' then
+    held = redis.pcall('GET', KEYS[1])
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+local expiresAt = redis.pcall('PEXPIRETIME', KEYS[1])
+if type(expiresAt) ~= 'number' then
+  local clock = redis.call('TIME')
+  expiresAt = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) + ttl
+end
+now = expiresAt - ttl
 local added = redis.call('ZADD', KEYS[2], expiresAt, ARGV[3])
-if added == 1 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-if KEYS[4] then
-  if tonumber(redis.call('ZSCORE', KEYS[4], ARGV[5]) or '0') < expiresAt then
-    local horizon = expiresAt + ttl
-    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-    if added == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-    redis.call('ZADD', KEYS[4], horizon, ARGV[5])
-    if redis.call('PTTL', KEYS[4]) < horizon - now then redis.call('PEXPIRE', KEYS[4], horizon - now) end
+local horizon = tonumber(ARGV[8])
+if added == 1 or horizon < expiresAt or horizon > expiresAt + ttl then
+  if KEYS[4] then
+    horizon = tonumber(redis.call('ZSCORE', KEYS[4], ARGV[5]) or '0')
+  else
+    horizon = now + redis.call('PTTL', KEYS[2])
+  end
+  if added == 1 or horizon < expiresAt then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
+  if horizon < expiresAt then
+    horizon = expiresAt + ttl
+    if KEYS[4] then
+      redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+      redis.call('ZADD', KEYS[4], horizon, ARGV[5])
+      if redis.call('PTTL', KEYS[4]) < horizon - now then redis.call('PEXPIRE', KEYS[4], horizon - now) end
+      redis.call('PEXPIRE', KEYS[5], horizon - now)
+    end
     if redis.call('PTTL', KEYS[2]) < horizon - now then redis.call('PEXPIRE', KEYS[2], horizon - now) end
     redis.call('PEXPIRE', KEYS[3], horizon - now)
-    redis.call('PEXPIRE', KEYS[5], horizon - now)
-  elseif added == 1 and redis.call('PTTL', KEYS[2]) < ttl then
+  elseif redis.call('PTTL', KEYS[2]) < ttl then
     redis.call('PEXPIRE', KEYS[2], ttl)
   end
-elseif redis.call('PTTL', KEYS[2]) < ttl then
-  if added == 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('PEXPIRE', KEYS[3], ttl)
 end
 if added == 1 or ARGV[6] ~= '0' then
-  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
+${BUMP}  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
   if KEYS[5] then bump(KEYS[5], lifetimeOf(KEYS[4], ttl)) end
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   redis.call('PUBLISH', ARGV[7], ARGV[5])
 end
-if type(held) == 'string' and string.sub(held, 1, #ARGV[8]) ~= ARGV[8] then return {added, held} end
-return added
+if type(held) == 'string' and string.sub(held, 1, #ARGV[9]) ~= ARGV[9] then return {added, horizon, held} end
+return {added, horizon}
 `,
 );
 

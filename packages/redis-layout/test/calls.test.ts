@@ -17,11 +17,13 @@ import {
   parseServices,
   probeServiceCall,
   putCall,
+  readPutReply,
   recordKey,
   scriptArguments,
   servicesKey,
   touchServiceCall,
   ttlArgument,
+  UpkeepHorizons,
 } from '../src/index.js';
 
 const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
@@ -60,21 +62,33 @@ describe('script calls', () => {
       'reg:services',
       'reg:{reg:services}:changed',
     ]);
-    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api', '1', 'reg:changes:api']);
+    // The eighth argument is the upkeep horizon the last put answered: 0 when none is known.
+    expect(call.args).toEqual(['value', '1501', 'pod-1', 'reg:changes', 'api', '1', 'reg:changes:api', '0']);
+    expect(putCall(ref, 'value', 1000, { horizon: 1_800_000_000_123.5 }).args[7]).toBe('1800000000123');
+    expect(isRegistryError(errorOf(() => putCall(ref, 'v', 1000, { horizon: Number.NaN })))).toBe(true);
     expect(putCall(ref, 'value', 1000, { changed: false }).args[5]).toBe('0');
     expect(scriptArguments(call)).toEqual([5, ...call.keys, ...call.args]);
     expect(putCall(ref, 'value', 1000, { directory: false }).keys).toHaveLength(3);
-    // The duplicate check rides along as an eighth argument, and its reply is read by parsePutReply.
-    expect(putCall(ref, 'value', 1000, { expectPrevious: 'g1.abc' }).args).toHaveLength(8);
-    expect(putCall(ref, 'value', 1000, { expectPrevious: 'g1.abc' }).args[7]).toBe('g1.abc');
+    // The duplicate check rides along as a ninth argument, and its reply is read by parsePutReply.
+    expect(putCall(ref, 'value', 1000, { expectPrevious: 'g1.abc' }).args).toHaveLength(9);
+    expect(putCall(ref, 'value', 1000, { expectPrevious: 'g1.abc' }).args[8]).toBe('g1.abc');
     expect(isRegistryError(errorOf(() => putCall(ref, 'v', 1000, { expectPrevious: 7 as never })))).toBe(
       true,
     );
-    expect(parsePutReply(0)).toEqual({ matched: true });
-    expect(parsePutReply([1, 'theirs'])).toEqual({ matched: false, previous: 'theirs' });
-    expect(parsePutReply([1, Buffer.from('ü')])).toEqual({ matched: false, previous: 'ü' });
+    expect(parsePutReply([0, 5])).toEqual({ matched: true });
+    expect(readPutReply([1, '1800000000000'])).toEqual({
+      added: true,
+      horizon: 1.8e12,
+      result: { matched: true },
+    });
+    expect(parsePutReply([1, 5, 'theirs'])).toEqual({ matched: false, previous: 'theirs' });
+    expect(parsePutReply([1, 5, 42])).toEqual({ matched: false, previous: '42' });
+    expect(parsePutReply([1, 5, Buffer.from('ü')])).toEqual({ matched: false, previous: 'ü' });
     expect(isRegistryError(errorOf(() => parsePutReply(null)))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply(0)))).toBe(true);
     expect(isRegistryError(errorOf(() => parsePutReply([1])))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1, 'soon'])))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1, 5, {}])))).toBe(true);
     expect(touchServiceCall('reg', 'api', 1000)).toMatchObject({
       keys: ['reg:services', 'reg:{reg:services}:changed'],
       args: ['1000', 'api', '1'],
@@ -169,5 +183,26 @@ describe('reply parsers', () => {
         'store-unavailable',
       ),
     ).toBe(true);
+  });
+});
+
+describe('UpkeepHorizons', () => {
+  it('keeps the last horizon per service, for the next put of any instance of it', () => {
+    const horizons = new UpkeepHorizons();
+    expect(horizons.get(ref)).toBeUndefined();
+    horizons.learn(ref, 100);
+    horizons.learn({ ...ref, instanceId: 'pod-2' }, 200);
+    expect(horizons.get(ref)).toBe(200);
+    expect(horizons.get({ ...ref, service: 'other' })).toBeUndefined();
+    expect(horizons.get({ ...ref, namespace: 'other' })).toBeUndefined();
+  });
+
+  it('forgets the least recently written services beyond 10,000', () => {
+    const horizons = new UpkeepHorizons();
+    horizons.learn(ref, 1);
+    for (let index = 0; index < 10_000; index++) horizons.learn({ ...ref, service: `s-${index}` }, index);
+    expect(horizons.get(ref)).toBeUndefined();
+    expect(horizons.get({ ...ref, service: 's-0' })).toBe(0);
+    expect(horizons.get({ ...ref, service: 's-9999' })).toBe(9999);
   });
 });

@@ -22,15 +22,16 @@ import {
   parseChangeCount,
   parseProbe,
   parseProbes,
-  parsePutReply,
   parseRecords,
   parseServices,
   probeServiceCall,
   probeServicesCall,
   putCall,
+  readPutReply,
   recordKey,
   serviceChannel,
   touchServiceCall,
+  UpkeepHorizons,
 } from '@service-registry/redis-layout';
 import type { RedisOptions } from 'ioredis';
 import { apicrudView } from './apicrud.js';
@@ -100,6 +101,8 @@ export function redisStore(options: RedisStoreOptions) {
     connection = watchConnection(client, clientTarget(client), {}, false);
   }
   const cluster = client.isCluster === true;
+  // The upkeep horizon of each service written through this store: routine puts skip the check.
+  const horizons = new UpkeepHorizons();
   const keyPrefix = client.options?.keyPrefix ?? '';
   const notices = createWatchHub(client);
   let closed = false;
@@ -227,17 +230,26 @@ export function redisStore(options: RedisStoreOptions) {
       return attempt('put', async () => {
         const changed = options.changed !== false;
         const { expectPrevious } = options;
-        const compared = (reply: unknown) =>
-          expectPrevious === undefined ? undefined : parsePutReply(reply);
+        const horizon = horizons.get(ref);
+        const read = (reply: unknown) => {
+          const answered = readPutReply(reply);
+          horizons.learn(ref, answered.horizon);
+          return expectPrevious === undefined ? undefined : answered.result;
+        };
         if (!cluster) {
-          return compared(await runScript(client, putCall(ref, value, ttlMs, { changed, expectPrevious })));
+          return read(
+            await runScript(client, putCall(ref, value, ttlMs, { changed, expectPrevious, horizon })),
+          );
         }
         // The directory lives in another slot: same round trip, another command.
         const [reply] = await Promise.all([
-          runScript(client, putCall(ref, value, ttlMs, { directory: false, changed, expectPrevious })),
+          runScript(
+            client,
+            putCall(ref, value, ttlMs, { directory: false, changed, expectPrevious, horizon }),
+          ),
           runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs, { changed })),
         ]);
-        return compared(reply);
+        return read(reply);
       });
     },
 

@@ -79,6 +79,53 @@ describe('redis store round trips', () => {
     expect({ writes, commands }).toEqual({ writes: 1, commands: ['evalsha'] });
   });
 
+  it('a routine refresh runs SET, PEXPIRETIME and ZADD inside its script, and the upkeep once per ttl', async () => {
+    const ttl = 400;
+    const ref = { namespace: ns, service: 'routine', instanceId: 'i-1' };
+    const executed = async (action: () => Promise<unknown>) =>
+      (await countCommands(server.url, action)).calls;
+    // A join: indexed, announced, upkeep (prune, directory, expiries), counters moved.
+    const join = await executed(() => store.put(ref, 'v1', ttl));
+    expect(join).toMatchObject({ evalsha: 1, zscore: 1, zremrangebyscore: 2, publish: 2 });
+    // Routine refreshes within the upkeep horizon the join answered: three commands, no TIME, no ZSCORE.
+    const routine = { evalsha: 1, set: 1, pexpiretime: 1, zadd: 1 };
+    expect(await executed(() => store.put(ref, 'v1', ttl, { changed: false }))).toEqual(routine);
+    expect(await executed(() => store.put(ref, 'v1', ttl, { changed: false, expectPrevious: 'v1' }))).toEqual(
+      routine,
+    );
+    // Once the record would outlive the horizon (one ttl past the join's expiry), the upkeep runs.
+    await new Promise((resolve) => setTimeout(resolve, ttl + 50));
+    const upkeep = await executed(() => store.put(ref, 'v1', ttl, { changed: false }));
+    expect(upkeep).toMatchObject({ zscore: 1, zremrangebyscore: 2 });
+    expect(upkeep.publish).toBeUndefined();
+    expect(await executed(() => store.put(ref, 'v1', ttl, { changed: false }))).toEqual(routine);
+    // Another store (another process) knows no horizon: it asks once, and finds the upkeep done.
+    const other = redisStore({ client });
+    const first = await executed(() => other.put(ref, 'v1', ttl, { changed: false }));
+    expect(first).toMatchObject({ zscore: 1 });
+    expect(first.zremrangebyscore).toBeUndefined();
+    expect(await executed(() => other.put(ref, 'v1', ttl, { changed: false }))).toEqual(routine);
+    await store.delete(ref);
+  });
+
+  it('a routine refresh after its index was lost re-indexes and announces the instance, whatever horizon it knew', async () => {
+    const ref = { namespace: ns, service: 'lost', instanceId: 'i-1' };
+    await store.put(ref, 'v1', LONG_TTL_MS);
+    await store.put(ref, 'v1', LONG_TTL_MS, { changed: false });
+    const counter = Number(await admin.get(changeCounterKey(ns, 'lost')));
+    // Evicted or deleted alone: the store still holds a horizon from the last put's reply.
+    await admin.del(indexKey(ns, 'lost'));
+    const calls = (
+      await countCommands(server.url, () => store.put(ref, 'v1', LONG_TTL_MS, { changed: false }))
+    ).calls;
+    expect(calls.publish).toBe(2);
+    expect(await admin.zscore(indexKey(ns, 'lost'), 'i-1')).not.toBeNull();
+    expect(Number(await admin.get(changeCounterKey(ns, 'lost')))).toBe(counter + 1);
+    // The new index expires like the old one did, at least one ttl from now.
+    expect(await admin.pttl(indexKey(ns, 'lost'))).toBeGreaterThan(LONG_TTL_MS - 5_000);
+    await store.delete(ref);
+  });
+
   it('a refresh that checks for another writer (expectPrevious) is still one EVALSHA in one round trip', async () => {
     const ref = { namespace: ns, service: 'dup', instanceId: 'i-1' };
     await store.put(ref, 'g1.mine.first', LONG_TTL_MS);

@@ -16,12 +16,13 @@ import {
   listServicesCall,
   parseChangeCount,
   parseProbe,
-  parsePutReply,
   parseRecords,
   parseServices,
   probeServiceCall,
   putCall,
+  readPutReply,
   recordKey,
+  UpkeepHorizons,
 } from '@service-registry/redis-layout';
 import { apicrudView } from './apicrud.js';
 import {
@@ -96,6 +97,8 @@ function createStore(options: UpstashStoreOptions) {
   }
 
   let apicrud: ReturnType<typeof apicrudView> | undefined;
+  // The upkeep horizon of each service written through this store: routine puts skip the check.
+  const horizons = new UpkeepHorizons();
   const withLayout = (layout: KeyLayout) => {
     if (layout === 'native') return store;
     if (layout === 'apicrud') {
@@ -156,11 +159,18 @@ function createStore(options: UpstashStoreOptions) {
       return attempt('put', async () => {
         const { expectPrevious } = options;
         // Routine refreshes publish nothing, so store-redis watchers of a shared database stay quiet.
-        const reply = await runScript(
-          client,
-          putCall(ref, value, ttlMs, { changed: options.changed !== false, expectPrevious }),
+        const answered = readPutReply(
+          await runScript(
+            client,
+            putCall(ref, value, ttlMs, {
+              changed: options.changed !== false,
+              expectPrevious,
+              horizon: horizons.get(ref),
+            }),
+          ),
         );
-        return expectPrevious === undefined ? undefined : parsePutReply(reply);
+        horizons.learn(ref, answered.horizon);
+        return expectPrevious === undefined ? undefined : answered.result;
       });
     },
 
