@@ -65,3 +65,22 @@ test('deadlines that passed while the view was stale are held; the guard off rem
   const off = stateWith(entries).reconcile([], context(12_000, { unseenSince: 9_800, guardShare: 1 }));
   expect(off.changes).toMatchObject([{ kind: 'removed', reason: 'expired' }]);
 });
+
+test('a moved deadline is handed out as the instance expiresAt, in store time; no change of content', () => {
+  const state = stateWith([{ id: 'a', deadline: 10_000, readAt: 9_700 }]);
+  const before = state.all();
+  const held = state.held.get('a');
+  if (held === undefined) throw new Error('not held');
+  // The store's clock runs 250 ms ahead: a local deadline of 14 000 is 14 250 in store time.
+  state.setDeadline(held, 14_000, 250);
+  expect(held.deadline).toBe(14_000);
+  expect(state.all()).not.toBe(before);
+  expect(state.all()[0]?.expiresAt).toBe(14_250);
+  const same = state.all();
+  state.setDeadline(held, 14_000, 250);
+  expect(state.all()).toBe(same);
+  // A re-read of the record with its old expiry keeps the later deadline, and reports nothing.
+  const outcome = state.reconcile([instance('a', 10_000)], context(11_000, { storeOffsetMs: 250 }));
+  expect(outcome.changes).toEqual([]);
+  expect(state.all()[0]?.expiresAt).toBe(14_250);
+});

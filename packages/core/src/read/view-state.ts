@@ -4,6 +4,7 @@ import type { RemovalReason } from './view-types.js';
 
 /** One instance the view holds, and when it stops counting as alive by the view's clock. */
 export interface Held {
+  /** As read, except `expiresAt`: it carries `deadline` in store time (see `ServiceState.setDeadline`). */
   instance: Instance;
   /** Local ms since the epoch. From the record's `expires_at`, or later from a store probe. */
   deadline: number;
@@ -71,6 +72,13 @@ function sameContent(left: Instance, right: Instance): boolean {
   return true;
 }
 
+/** `instance` with `expiresAt` moved to `deadline` (local) in store time; the same object if unchanged. */
+function carrying(instance: Instance, deadline: number, storeOffsetMs: number): Instance {
+  if (instance.expiresAt === null || !Number.isFinite(deadline)) return instance;
+  const expiresAt = Math.round(deadline + storeOffsetMs);
+  return expiresAt === instance.expiresAt ? instance : Object.freeze({ ...instance, expiresAt });
+}
+
 const byId = (left: Instance, right: Instance): number =>
   left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
 
@@ -89,9 +97,12 @@ export class ServiceState {
   recheckAt: number | undefined;
   #all: readonly Instance[] | undefined;
   #up: readonly Instance[] | undefined;
+  /** Shared by a view's services: moves whenever any hands out new objects (content or a deadline). */
+  readonly #revision: { value: number };
 
-  constructor(name: string) {
+  constructor(name: string, revision: { value: number } = { value: 0 }) {
     this.name = name;
+    this.#revision = revision;
   }
 
   all(): readonly Instance[] {
@@ -111,6 +122,20 @@ export class ServiceState {
   #changed(): void {
     this.#all = undefined;
     this.#up = undefined;
+    this.#revision.value++;
+  }
+
+  /**
+   * Moves a held instance's deadline (a probe learned a refresh, or a re-read); the instance handed
+   * out is replaced by one whose `expiresAt` is that deadline in store time. Not a content change:
+   * no event, no version, but `all()`/`up()` hand out the new object.
+   */
+  setDeadline(held: Held, deadline: number, storeOffsetMs: number): void {
+    held.deadline = deadline;
+    const carried = carrying(held.instance, deadline, storeOffsetMs);
+    if (carried === held.instance) return;
+    held.instance = carried;
+    this.#changed();
   }
 
   isGuarded(id: string): boolean {
@@ -130,7 +155,7 @@ export class ServiceState {
 
   /** Applies a complete, fresh list of the service's live instances. */
   reconcile(fetched: readonly Instance[], context: ReconcileContext): ReconcileOutcome {
-    const { now } = context;
+    const { now, storeOffsetMs: offset } = context;
     const before = this.held.size - (this.guard?.ids.size ?? 0);
     const changes: Change[] = [];
     const seen = new Set<string>();
@@ -146,11 +171,14 @@ export class ServiceState {
         changes.push({ kind: 'added', instance });
       } else {
         // A probe may have learned a later expiry than the record's own (a refresh it has not re-read).
-        current.deadline = noExpiry ? deadline : Math.max(deadline, current.deadline);
         current.readAt = now;
         if (!sameContent(current.instance, instance)) {
-          changes.push({ kind: 'updated', instance, previous: current.instance });
+          const previous = current.instance;
           current.instance = instance;
+          this.setDeadline(current, noExpiry ? deadline : Math.max(deadline, current.deadline), offset);
+          changes.push({ kind: 'updated', instance: current.instance, previous });
+        } else {
+          this.setDeadline(current, noExpiry ? deadline : Math.max(deadline, current.deadline), offset);
         }
       }
     }

@@ -26,6 +26,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class ViewSync {
   readonly states = new Map<string, ServiceState>();
+  /** Moves whenever a service hands out new instance objects, a moved deadline included. */
+  readonly revision = { value: 0 };
   readonly #options: ResolvedOptions;
   readonly #view: ResolvedDiscoveryOptions;
   readonly #reads: ViewReads;
@@ -72,7 +74,7 @@ export class ViewSync {
     this.#horizonMs = Math.max(this.#settleMs * 2, ttlMs - intervalMs * (1 + jitter));
     this.#holdMs = Math.round(intervalMs * (1 + jitter));
     this.#retryMs = Math.max(20, Math.min(1000, view.pollMs));
-    for (const name of view.services ?? []) this.states.set(name, new ServiceState(name));
+    for (const name of view.services ?? []) this.states.set(name, new ServiceState(name, this.revision));
   }
 
   get updatedAt(): number | null {
@@ -210,7 +212,7 @@ export class ViewSync {
   #state(service: string): ServiceState {
     let state = this.states.get(service);
     if (state === undefined) {
-      state = new ServiceState(service);
+      state = new ServiceState(service, this.revision);
       this.states.set(service, state);
     }
     return state;
@@ -369,11 +371,12 @@ export class ViewSync {
     const expiring = new Map<string, number>();
     for (const entry of result.expiring) expiring.set(entry.instanceId, entry.expiresInMs);
     let watched = 0;
+    const offset = this.#reads.storeOffsetMs;
     for (const [id, held] of state.watched()) {
       watched++;
       const left = expiring.get(id);
-      if (left !== undefined) held.deadline = readAt + left;
-      else held.deadline = Math.max(held.deadline, readAt + this.#horizonMs);
+      const deadline = left !== undefined ? readAt + left : Math.max(held.deadline, readAt + this.#horizonMs);
+      state.setDeadline(held, deadline, offset);
       held.readAt = readAt;
     }
     state.checkedAt = readAt;

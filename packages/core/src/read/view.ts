@@ -41,6 +41,8 @@ const NONE: readonly Instance[] = Object.freeze([]);
 /** Content derived from what is held, rebuilt once per version on first use. */
 interface Content {
   readonly version: number;
+  /** `ViewSync.revision` when built: a moved deadline rebuilds the instance list, not the version. */
+  readonly revision: number;
   readonly instances: readonly Instance[];
   readonly urlMap: Readonly<Record<string, string>>;
   readonly urls: ReadonlyMap<string, string>;
@@ -295,7 +297,8 @@ export class Discovery implements DiscoveryView {
   }
 
   #current(): Content {
-    if (this.#content?.version === this.#version) return this.#content;
+    const revision = this.#sync.revision.value;
+    if (this.#content?.version === this.#version && this.#content.revision === revision) return this.#content;
     const instances: Instance[] = [];
     const services: string[] = [];
     for (const state of this.#sync.states.values()) {
@@ -308,6 +311,7 @@ export class Discovery implements DiscoveryView {
     const { urlMap, conflicts } = buildUrlMap(up, this.#options.baseUrl, this.#options.conflictExempt);
     this.#content = {
       version: this.#version,
+      revision,
       instances: Object.freeze(instances),
       urlMap: Object.freeze(urlMap),
       urls: new Map(Object.entries(urlMap)),
