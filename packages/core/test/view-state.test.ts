@@ -84,3 +84,26 @@ test('a moved deadline is handed out as the instance expiresAt, in store time; n
   expect(outcome.changes).toEqual([]);
   expect(state.all()[0]?.expiresAt).toBe(14_250);
 });
+
+test('vanishings the change counter explains are deregistrations, whatever their share', () => {
+  const entries = ['a', 'b', 'c', 'd'].map((id) => ({ id, deadline: 20_000, readAt: 9_700 }));
+  // Without the counter's word, three of four gone at once look like a lost store: held.
+  const guessed = stateWith(entries);
+  expect(guessed.vanishing([instance('a', 20_000)], 10_000, 250)).toBe(3);
+  expect(guessed.reconcile([instance('a', 20_000)], context(10_000)).held).toBe(3);
+  // With it (the counter moved by at least three, no reset), they left: removed at once.
+  const explained = stateWith(entries);
+  const outcome = explained.reconcile([instance('a', 20_000)], context(10_000, { explained: true }));
+  expect(outcome.held).toBe(0);
+  expect(outcome.changes.map((change) => change.kind === 'removed' && change.reason)).toEqual([
+    'deregistered',
+    'deregistered',
+    'deregistered',
+  ]);
+  // A record that lapsed while the store was unseen is still held beside them.
+  const mixed = stateWith([...entries.slice(0, 3), { id: 'd', deadline: 10_000, readAt: 7_000 }]);
+  const both = mixed.reconcile([instance('a', 20_000)], context(10_100, { explained: true }));
+  expect(both.held).toBe(1);
+  expect(mixed.isGuarded('d')).toBe(true);
+  expect(both.changes.filter((change) => change.kind === 'removed')).toHaveLength(2);
+});

@@ -295,6 +295,25 @@ export function runDiscoveryConformance(label: string, options: DiscoveryConform
       await expect(early.ready).rejects.toMatchObject({ code: 'invalid-state' });
     });
 
+    it('a burst of deregistrations is no restart: all removed as deregistered, nothing held', async () => {
+      const fleet = [];
+      for (const id of ['a-1', 'a-2', 'a-3', 'a-4', 'a-5']) fleet.push(await start('api', id, ['users']));
+      const { view: discovery, events } = view();
+      await discovery.ready;
+      // Once the view has asked the store about the service's expiries (its first probe), it knows
+      // the change counter the deletions will move.
+      await waitFor(
+        () => (store.capabilities.probe ? discovery.stats().probes : discovery.stats().storeReads) >= 2,
+        TTL * 1000 + PROPAGATION_MS,
+      );
+      await sleep(INTERVAL * 1000);
+      // Four of five leave at once (a fleet stopped together): a re-read sees most of them gone at once.
+      await Promise.all(fleet.slice(1).map((item) => item.close()));
+      await waitFor(() => ids(discovery, 'api').length === 1, PROPAGATION_MS);
+      expect(events.removed?.map((item) => item.reason)).toEqual(Array(4).fill('deregistered'));
+      expect(events.guarded ?? []).toEqual([]);
+    });
+
     it.runIf(options.flush !== undefined)(
       'holds the fleet through a flushed store: no removed storm, guarded, current again',
       async () => {

@@ -49,6 +49,12 @@ export interface ReconcileContext {
    * is held like an unexplained one too.
    */
   readonly settleMs: number;
+  /**
+   * The store's change counter moved, without a reset, by at least as many changes as records
+   * vanished, since a read made before the list that last saw them: they were deleted (deregistered),
+   * the store did not lose them, so no share of them is held. Records that lapsed unseen still are.
+   */
+  readonly explained?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -89,6 +95,11 @@ export class ServiceState {
   readonly picker = new Picker();
   /** Last change counter the store reported, if it keeps one. */
   changes: number | undefined;
+  /**
+   * A change counter read when the store was known to hold what the view holds (before the last
+   * list, or by a probe whose count matched): the baseline deletions are counted from.
+   */
+  listedChanges: number | undefined;
   /** Instances held through a suspected store restart, and when the hold ends. */
   guard: { until: number; readonly ids: Set<string> } | undefined;
   /** When the store was last asked about this service's expiries (probe or list), local ms. */
@@ -153,10 +164,24 @@ export class ServiceState {
     return earliest;
   }
 
+  /** Held instances (not guarded, with an expiry) missing from `fetched` though their deadline is not near. */
+  vanishing(fetched: readonly Instance[], now: number, expiryGraceMs: number): number {
+    const seen = new Set(fetched.map((instance) => instance.id));
+    let count = 0;
+    for (const [id, held] of this.watched())
+      if (!seen.has(id) && !held.noExpiry && held.deadline > now + expiryGraceMs) count++;
+    return count;
+  }
+
+  /** How many held instances count toward the guard's share (the guarded ones do not). */
+  get unguarded(): number {
+    return this.held.size - (this.guard?.ids.size ?? 0);
+  }
+
   /** Applies a complete, fresh list of the service's live instances. */
   reconcile(fetched: readonly Instance[], context: ReconcileContext): ReconcileOutcome {
     const { now, storeOffsetMs: offset } = context;
-    const before = this.held.size - (this.guard?.ids.size ?? 0);
+    const before = this.unguarded;
     const changes: Change[] = [];
     const seen = new Set<string>();
     for (const instance of fetched) {
@@ -203,8 +228,11 @@ export class ServiceState {
       }
     }
     let newlyHeld = 0;
-    // Records that lapsed unseen mean the store was away: what else vanished is suspect with them.
-    const vanished = unexplained.length + lapsedUnseen.length;
+    // Records that lapsed unseen mean the store was away: what else vanished is suspect with them,
+    // unless the store's change counter shows them deleted.
+    const explained = context.explained === true;
+    const holdable = explained ? lapsedUnseen : [...unexplained, ...lapsedUnseen];
+    const vanished = holdable.length;
     const suspicious =
       guardOn &&
       vanished > 0 &&
@@ -213,9 +241,10 @@ export class ServiceState {
         (vanished >= 2 && vanished > context.guardShare * before));
     if (suspicious) {
       this.guard ??= { until: context.holdUntil, ids: new Set() };
-      for (const id of [...unexplained, ...lapsedUnseen]) this.guard.ids.add(id);
+      for (const id of holdable) this.guard.ids.add(id);
       newlyHeld = vanished;
-    } else {
+    }
+    if (!suspicious || explained) {
       for (const id of unexplained) {
         const held = this.held.get(id) as Held;
         this.held.delete(id);

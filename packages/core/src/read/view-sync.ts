@@ -18,6 +18,13 @@ export interface ViewSink {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** One service's fresh list, and whether a notice prompted it. */
+interface Listed {
+  readonly state: ServiceState;
+  readonly fetched: readonly Instance[];
+  readonly unprompted: boolean;
+}
+
 /**
  * Keeps the held services current with as few store reads as it can: one load, then a re-read of a
  * service only on its change notice (or a moved counter when polling), a probe of expiries shortly
@@ -218,13 +225,70 @@ export class ViewSync {
     return state;
   }
 
-  /** Applies a fresh list of one service, with the guard's judgement of what vanished. */
-  #apply(state: ServiceState, fetched: readonly Instance[], unprompted: boolean): void {
+  /** A deregistration is always pushed on a store that pushes: vanishing without a notice is not one. */
+  #holdsUnprompted(unprompted: boolean): boolean {
+    return this.#reads.pushes && unprompted && this.#loaded && this.#stale === null;
+  }
+
+  /** Change counters as they were before a list: the baseline of the next one. */
+  #countersBefore(): Map<string, number | undefined> {
+    return new Map([...this.states].map(([name, state]) => [name, state.changes]));
+  }
+
+  /** Applies fresh lists; a vanishing the guard would hold is first weighed against the change counters. */
+  async #applyLists(
+    lists: readonly Listed[],
+    before: ReadonlyMap<string, number | undefined>,
+  ): Promise<void> {
+    const explained = await this.#explainVanishing(lists);
+    for (const { state, fetched, unprompted } of lists) {
+      this.#apply(state, fetched, unprompted, explained.has(state));
+      const baseline = before.get(state.name);
+      if (baseline !== undefined) state.listedChanges = baseline;
+    }
+  }
+
+  /**
+   * Services whose vanished records the store's change counters explain: read after the list, the
+   * counter moved from its baseline (read before the list that last saw them) by at least as many
+   * changes and was not reset, so they were deleted, not lost with a restarted store. One probe, and
+   * only when the guard would otherwise hold (a fleet stopping together, a late notice).
+   */
+  async #explainVanishing(lists: readonly Listed[]): Promise<Set<ServiceState>> {
+    const explained = new Set<ServiceState>();
     const now = this.#options.clock.now();
-    // A deregistration is always pushed on a store that pushes: vanishing without a notice is not one.
-    const holdAll =
-      now < this.#holdWindowUntil ||
-      (this.#reads.pushes && unprompted && this.#loaded && this.#stale === null);
+    if (!this.#reads.probes || this.#view.guardShare >= 1 || now < this.#holdWindowUntil) return explained;
+    const suspects: { state: ServiceState; vanished: number }[] = [];
+    for (const { state, fetched, unprompted } of lists) {
+      if (state.listedChanges === undefined || state.listedChanges <= 0) continue;
+      const vanished = state.vanishing(fetched, now, this.#leadMs);
+      if (vanished === 0) continue;
+      const share = vanished >= 2 && vanished > this.#view.guardShare * state.unguarded;
+      if (share || this.#holdsUnprompted(unprompted)) suspects.push({ state, vanished });
+    }
+    if (suspects.length === 0) return explained;
+    const results = await this.#reads.probe(
+      suspects.map((suspect) => suspect.state.name),
+      this.#horizonMs,
+    );
+    suspects.forEach(({ state, vanished }, index) => {
+      const result = results[index];
+      if (result === undefined) return;
+      if (isCounterReset(state.changes, result.changes)) this.#suspectRestart(state.name);
+      state.changes = result.changes;
+      const baseline = state.listedChanges as number;
+      if (!isCounterReset(baseline, result.changes) && result.changes - baseline >= vanished)
+        explained.add(state);
+    });
+    // A reset seen on any of them is a restart suspected for all.
+    if (this.#options.clock.now() < this.#holdWindowUntil) explained.clear();
+    return explained;
+  }
+
+  /** Applies a fresh list of one service, with the guard's judgement of what vanished. */
+  #apply(state: ServiceState, fetched: readonly Instance[], unprompted: boolean, explained: boolean): void {
+    const now = this.#options.clock.now();
+    const holdAll = now < this.#holdWindowUntil || (!explained && this.#holdsUnprompted(unprompted));
     const outcome = state.reconcile(fetched, {
       now,
       noExpiryDeadline: now + this.#options.ttlMs,
@@ -235,6 +299,7 @@ export class ViewSync {
       holdAll,
       unseenSince: this.#stale?.since,
       settleMs: this.#settleMs,
+      explained,
     });
     if (outcome.held > 0) {
       this.#holdWindowUntil = Math.max(this.#holdWindowUntil, state.guard?.until ?? 0);
@@ -250,6 +315,7 @@ export class ViewSync {
 
   async #reloadAll(): Promise<void> {
     if (!this.#reads.pushes && this.#reads.counts) this.#namespaceChanges = await this.#reads.changeCount();
+    const before = this.#countersBefore();
     if (this.#view.services === undefined) {
       const grouped = new Map<string, Instance[]>();
       for (const instance of await this.#reads.list(undefined)) {
@@ -257,12 +323,26 @@ export class ViewSync {
         if (list === undefined) grouped.set(instance.name, [instance]);
         else list.push(instance);
       }
-      for (const name of new Set([...this.states.keys(), ...grouped.keys()]))
-        this.#apply(this.#state(name), grouped.get(name) ?? [], false);
+      const names = new Set([...this.states.keys(), ...grouped.keys()]);
+      await this.#applyLists(
+        [...names].map((name) => ({
+          state: this.#state(name),
+          fetched: grouped.get(name) ?? [],
+          unprompted: false,
+        })),
+        before,
+      );
     } else {
       const names = [...this.states.keys()];
       const lists = await Promise.all(names.map((name) => this.#reads.list(name)));
-      for (const [index, name] of names.entries()) this.#apply(this.#state(name), lists[index] ?? [], false);
+      await this.#applyLists(
+        names.map((name, index) => ({
+          state: this.#state(name),
+          fetched: lists[index] ?? [],
+          unprompted: false,
+        })),
+        before,
+      );
     }
     this.#needFull = false;
     this.#dirty.clear();
@@ -284,9 +364,16 @@ export class ViewSync {
     const noticed = services.filter((name) => this.#noticed.delete(name));
     for (const name of services) this.#checking.add(name);
     try {
+      const before = this.#countersBefore();
       const lists = await Promise.all(services.map((name) => this.#reads.list(name)));
-      for (const [index, name] of services.entries())
-        this.#apply(this.#state(name), lists[index] ?? [], !noticed.includes(name));
+      await this.#applyLists(
+        services.map((name, index) => ({
+          state: this.#state(name),
+          fetched: lists[index] ?? [],
+          unprompted: !noticed.includes(name),
+        })),
+        before,
+      );
     } catch (error) {
       // Notices that could not be followed are followed after the store answers again (a full reload).
       for (const name of noticed) this.#noticed.add(name);
@@ -380,6 +467,8 @@ export class ViewSync {
       held.readAt = readAt;
     }
     state.checkedAt = readAt;
+    // The store holds as many as the view: this counter is a baseline deletions are counted from.
+    if (watched === result.count && state.guard === undefined) state.listedChanges = result.changes;
     return moved || watched !== result.count;
   }
 
