@@ -107,3 +107,20 @@ test('vanishings the change counter explains are deregistrations, whatever their
   expect(mixed.isGuarded('d')).toBe(true);
   expect(both.changes.filter((change) => change.kind === 'removed')).toHaveLength(2);
 });
+
+test('on the read that ends an outage, a minority vanished is held too, unless the counter explains it', () => {
+  const entries = ['a', 'b', 'c', 'd'].map((id) => ({ id, deadline: 20_000, readAt: 9_700 }));
+  const back = ['a', 'b', 'c'].map((id) => instance(id, 20_000));
+  // One of four missing (the rest wrote themselves back first): on an ordinary read, a deregistration.
+  const ordinary = stateWith(entries);
+  expect(ordinary.reconcile(back, context(10_000)).changes).toMatchObject([{ reason: 'deregistered' }]);
+  // Right after the store could not be seen (it may have restarted empty), held for one interval.
+  const after = stateWith(entries);
+  const outcome = after.reconcile(back, context(10_000, { unseenSince: 9_800 }));
+  expect(outcome.held).toBe(1);
+  expect(outcome.changes).toEqual([]);
+  // The change counter moved without a reset: it was deleted while the view could not see the store.
+  const counted = stateWith(entries);
+  const explained = counted.reconcile(back, context(10_000, { unseenSince: 9_800, explained: true }));
+  expect(explained.changes).toMatchObject([{ reason: 'deregistered' }]);
+});

@@ -38,9 +38,11 @@ export interface ReconcileContext {
    */
   readonly holdAll: boolean;
   /**
-   * Set on the read that ends a stale period: when the view last knew the store. A deadline that
-   * passed after it passed unseen (the instance could not refresh while the store was down either),
-   * so it proves no death: such a vanished record is held like any unexplained one, never `expired`.
+   * Set on the read that ends a stale period (or one where notices were cut and no read answered):
+   * when the view last knew the store. A deadline that passed after it passed unseen (the instance
+   * could not refresh while the store was down either), so it proves no death: such a vanished
+   * record is held like any unexplained one, never `expired`. Any vanishing on such a read is
+   * suspect (the store may have restarted meanwhile), whatever its share, unless `explained`.
    */
   readonly unseenSince?: number;
   /**
@@ -237,6 +239,7 @@ export class ServiceState {
       guardOn &&
       vanished > 0 &&
       (context.holdAll ||
+        context.unseenSince !== undefined ||
         lapsedUnseen.length > 0 ||
         (vanished >= 2 && vanished > context.guardShare * before));
     if (suspicious) {

@@ -54,6 +54,14 @@ export class ViewSync {
   #closed = false;
   #updatedAt: number | null = null;
   #stale: { since: number; startedAt: number } | null = null;
+  /**
+   * The store's notices stopped (its connection dropped) and no read has answered since: when the
+   * view last knew the store. The store may be away though no read has failed yet: local expiry
+   * waits, and deadlines that pass meanwhile prove no death (as while stale).
+   */
+  #blindSince: number | undefined;
+  /** Moves each time notices are cut: only a read begun after it ends the blind spell. */
+  #blindEpoch = 0;
   #emptied = false;
   #retryAt = 0;
   #nextPollAt = 0;
@@ -82,6 +90,11 @@ export class ViewSync {
     this.#holdMs = Math.round(intervalMs * (1 + jitter));
     this.#retryMs = Math.max(20, Math.min(1000, view.pollMs));
     for (const name of view.services ?? []) this.states.set(name, new ServiceState(name, this.revision));
+  }
+
+  /** Since when the view could not see the store, if it cannot now (stale, or notices cut). */
+  get #unseenSince(): number | undefined {
+    return this.#stale?.since ?? this.#blindSince;
   }
 
   get updatedAt(): number | null {
@@ -137,6 +150,8 @@ export class ViewSync {
       this.#pollUntil = this.#options.clock.now() + this.#holdMs + this.#options.intervalMs;
     } else {
       this.#probeNow = true;
+      if (this.#stale === null) this.#blindSince ??= this.#updatedAt ?? this.#options.clock.now();
+      this.#blindEpoch++;
     }
     this.#kick();
   }
@@ -163,6 +178,7 @@ export class ViewSync {
   }
 
   async #work(): Promise<void> {
+    const epoch = this.#blindEpoch;
     try {
       await this.#reads.resubscribeIfNeeded();
       const now = this.#options.clock.now();
@@ -184,16 +200,17 @@ export class ViewSync {
       } else {
         return;
       }
-      this.#markFresh();
+      this.#markFresh(epoch === this.#blindEpoch);
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
       this.#markStale(error);
     }
   }
 
-  #markFresh(): void {
+  #markFresh(sawStore: boolean): void {
     const now = this.#options.clock.now();
     this.#updatedAt = now;
+    if (sawStore) this.#blindSince = undefined;
     if (this.#stale !== null) {
       const staleForMs = now - this.#stale.since;
       this.#stale = null;
@@ -264,7 +281,8 @@ export class ViewSync {
       const vanished = state.vanishing(fetched, now, this.#leadMs);
       if (vanished === 0) continue;
       const share = vanished >= 2 && vanished > this.#view.guardShare * state.unguarded;
-      if (share || this.#holdsUnprompted(unprompted)) suspects.push({ state, vanished });
+      const afterOutage = this.#unseenSince !== undefined;
+      if (share || afterOutage || this.#holdsUnprompted(unprompted)) suspects.push({ state, vanished });
     }
     if (suspects.length === 0) return explained;
     const results = await this.#reads.probe(
@@ -297,7 +315,7 @@ export class ViewSync {
       guardShare: this.#view.guardShare,
       holdUntil: now + this.#holdMs,
       holdAll,
-      unseenSince: this.#stale?.since,
+      unseenSince: this.#unseenSince,
       settleMs: this.#settleMs,
       explained,
     });
@@ -314,6 +332,17 @@ export class ViewSync {
   }
 
   async #reloadAll(): Promise<void> {
+    // While the reload runs, no held deadline expires from the timer: the reload judges them.
+    const checking = [...this.states.keys()];
+    for (const name of checking) this.#checking.add(name);
+    try {
+      await this.#reloadAllNow();
+    } finally {
+      for (const name of checking) this.#checking.delete(name);
+    }
+  }
+
+  async #reloadAllNow(): Promise<void> {
     if (!this.#reads.pushes && this.#reads.counts) this.#namespaceChanges = await this.#reads.changeCount();
     const before = this.#countersBefore();
     if (this.#view.services === undefined) {
@@ -492,7 +521,7 @@ export class ViewSync {
     const now = this.#options.clock.now();
     if (this.#stale !== null) {
       if (!this.#emptied && now - this.#stale.since >= this.#view.maxStalenessMs) this.#empty();
-    } else {
+    } else if (this.#blindSince === undefined) {
       const changes: Change[] = [];
       for (const state of this.states.values()) {
         if (this.#checking.has(state.name)) continue;
