@@ -74,7 +74,8 @@ export class ViewSync {
   #probeNow = false;
   /** A reload to follow one that skipped records: a record rewritten with a stale expiry, read again. */
   #reloadAt: number | undefined;
-  #reloadIsFollowUp = false;
+  /** Follow-ups repeat until a reload skips nothing, up to this time (one write interval after the first). */
+  #followUntil: number | undefined;
   /** After notices resumed: poll as if the store could not push until then, to catch what was lost. */
   #pollUntil = 0;
 
@@ -185,7 +186,6 @@ export class ViewSync {
       const followUp = this.#reloadAt !== undefined && now >= this.#reloadAt;
       if (followUp) this.#reloadAt = undefined;
       if (this.#needFull || followUp || (this.#stale !== null && now >= this.#retryAt)) {
-        this.#reloadIsFollowUp = followUp;
         await this.#reloadAll();
       } else if (this.#stale === null) {
         if (this.#dirty.size > 0) {
@@ -376,17 +376,30 @@ export class ViewSync {
     this.#needFull = false;
     this.#dirty.clear();
     this.#noticed.clear();
-    // Records skipped (one that was rewritten after an outage with an expiry already past, say) are
-    // looked at once more shortly after; a routine refresh of them would not be pushed.
-    if (this.#reads.takeRejected() > 0 && !this.#reloadIsFollowUp)
-      this.#reloadAt = this.#options.clock.now() + this.#settleMs;
     const now = this.#options.clock.now();
+    this.#followSkipped(now);
     this.#nextPollAt = now + this.#view.pollMs;
     if (this.#stale === null) this.#updatedAt = now;
     if (!this.#loaded) {
       this.#loaded = true;
       this.#sink.loaded();
     }
+  }
+
+  /**
+   * Records a reload skipped are read again shortly after, and again until none is, for one write
+   * interval: after an outage a writer's refresh that waited in its connection's queue lands with
+   * the expiry it was given before the outage (dead on arrival, skipped), and the writer's next
+   * write, which fixes it, is a routine refresh the store does not push.
+   */
+  #followSkipped(now: number): void {
+    if (this.#reads.takeRejected() === 0) {
+      this.#followUntil = undefined;
+      return;
+    }
+    this.#followUntil ??= now + this.#holdMs + this.#settleMs;
+    if (now < this.#followUntil) this.#reloadAt = now + this.#settleMs;
+    else this.#followUntil = undefined;
   }
 
   async #relist(services: readonly string[]): Promise<void> {

@@ -82,10 +82,12 @@ export class Discovery implements DiscoveryView {
     );
     const forward: EventSink<ReadEvents> = {
       emit: (event, payload) => {
-        if (event === 'rejected-record')
-          this.#events.emit('rejected-record', payload as ReadEvents['rejected-record']);
+        if (event !== 'rejected-record') return;
+        const rejected = payload as ReadEvents['rejected-record'];
+        this.#reads.skipped(rejected.reason);
+        if (this.#events.has('rejected-record')) this.#events.emit('rejected-record', rejected);
       },
-      has: (event) => event === 'rejected-record' && this.#events.has(event),
+      has: (event) => event === 'rejected-record',
     };
     // Records' expiries are in the store's time (see StoreTime): judge them on the same clock.
     this.#reader = new FleetReader(
