@@ -124,3 +124,15 @@ test('on the read that ends an outage, a minority vanished is held too, unless t
   const explained = counted.reconcile(back, context(10_000, { unseenSince: 9_800, explained: true }));
   expect(explained.changes).toMatchObject([{ reason: 'deregistered' }]);
 });
+
+test('where the store probes, a list never settles a deadline: a late-landed write expires only once a probe says so', () => {
+  // A write computed before an outage lands after it: its record claims an expiry 300 ms away,
+  // while the store keeps it a full ttl from landing. Read by a list, that claim is not settled.
+  const state = new ServiceState('api');
+  state.reconcile([instance('a', 10_300)], context(10_000, { listSettles: false }));
+  expect(state.expire(10_400, 500)).toEqual([]);
+  // The same read where lists are all there is (no probe) settles it: removed at its expiry.
+  const plain = new ServiceState('api');
+  plain.reconcile([instance('a', 10_300)], context(10_000));
+  expect(plain.expire(10_400, 500)).toMatchObject([{ kind: 'removed', reason: 'expired' }]);
+});

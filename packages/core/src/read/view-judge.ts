@@ -127,6 +127,7 @@ export class ViewJudge {
       unseenSince: this.#host.unseenSince,
       settleMs: this.#timing.settleMs,
       explained,
+      listSettles: !this.#reads.probes,
     });
     if (outcome.held > 0) {
       this.#holdWindowUntil = Math.max(this.#holdWindowUntil, state.guard?.until ?? 0);

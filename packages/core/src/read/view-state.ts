@@ -57,6 +57,12 @@ export interface ReconcileContext {
    * the store did not lose them, so no share of them is held. Records that lapsed unseen still are.
    */
   readonly explained?: boolean;
+  /**
+   * False where the store keeps its own expiry and probes it: a record's `expires_at` is its
+   * writer's claim when it computed the write (a write that waited out an outage lands with a claim
+   * earlier than the store's), so a list never settles a deadline there, only a probe does. Default true.
+   */
+  readonly listSettles?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -186,6 +192,7 @@ export class ServiceState {
     const before = this.unguarded;
     const changes: Change[] = [];
     const seen = new Set<string>();
+    const listedAt = context.listSettles === false ? Number.NEGATIVE_INFINITY : now;
     for (const instance of fetched) {
       seen.add(instance.id);
       const noExpiry = instance.expiresAt === null;
@@ -194,18 +201,21 @@ export class ServiceState {
       const current = this.held.get(instance.id);
       this.guard?.ids.delete(instance.id);
       if (current === undefined) {
-        this.held.set(instance.id, { instance, deadline, readAt: now, noExpiry });
+        this.held.set(instance.id, { instance, deadline, readAt: listedAt, noExpiry });
         changes.push({ kind: 'added', instance });
       } else {
-        // A probe may have learned a later expiry than the record's own (a refresh it has not re-read).
-        current.readAt = now;
+        // A probe may have learned a later expiry than the record's own (a refresh it has not re-read):
+        // that deadline, and when the probe read it, stay.
+        const ownDeadline = noExpiry || deadline >= current.deadline;
+        if (ownDeadline) current.readAt = listedAt;
+        const next = ownDeadline ? deadline : current.deadline;
         if (!sameContent(current.instance, instance)) {
           const previous = current.instance;
           current.instance = instance;
-          this.setDeadline(current, noExpiry ? deadline : Math.max(deadline, current.deadline), offset);
+          this.setDeadline(current, next, offset);
           changes.push({ kind: 'updated', instance: current.instance, previous });
         } else {
-          this.setDeadline(current, noExpiry ? deadline : Math.max(deadline, current.deadline), offset);
+          this.setDeadline(current, next, offset);
         }
       }
     }
