@@ -136,3 +136,12 @@ test('where the store probes, a list never settles a deadline: a late-landed wri
   plain.reconcile([instance('a', 10_300)], context(10_000));
   expect(plain.expire(10_400, 500)).toMatchObject([{ kind: 'removed', reason: 'expired' }]);
 });
+
+test('a counter that jumps further than any run of changes looks reset, even when young', async () => {
+  const { looksReset } = await import('../src/read/view-judge.js');
+  // Created again after a flush 0.4 s after the first one: 400,000 µs on, under COUNTER_RESET_LEAP.
+  expect(looksReset(1_700_000_000_000_000, 1_700_000_000_400_001)).toBe(true);
+  expect(looksReset(1_700_000_000_000_000, 1_700_000_000_000_012)).toBe(false);
+  expect(looksReset(1_700_000_000_000_000, 1_699_999_999_999_999)).toBe(true);
+  expect(looksReset(undefined, 5)).toBe(false);
+});

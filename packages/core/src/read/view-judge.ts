@@ -7,6 +7,19 @@ import type { ViewReads } from './view-reads.js';
 import type { ServiceState } from './view-state.js';
 import type { ViewSink } from './view-sync.js';
 
+/**
+ * More changes than this between two reads of a counter is taken for a reset too: a counter lost and
+ * created again restarts from the store's clock in microseconds, so one less than a second old moves
+ * by less than `COUNTER_RESET_LEAP` when it is lost (a restart or flush right after a join).
+ */
+const PLAUSIBLE_CHANGES = 10_000;
+
+/** A counter reset, or a jump no run of changes between two reads makes. */
+export function looksReset(before: number | undefined, after: number): boolean {
+  if (isCounterReset(before, after)) return true;
+  return before !== undefined && before !== 0 && after - before > PLAUSIBLE_CHANGES;
+}
+
 /** One service's fresh list, and whether a notice prompted it. */
 export interface Listed {
   readonly state: ServiceState;
@@ -101,10 +114,10 @@ export class ViewJudge {
     suspects.forEach(({ state, vanished }, index) => {
       const result = results[index];
       if (result === undefined) return;
-      if (isCounterReset(state.changes, result.changes)) this.suspectRestart(state.name);
+      if (looksReset(state.changes, result.changes)) this.suspectRestart(state.name);
       state.changes = result.changes;
       const baseline = state.listedChanges as number;
-      if (!isCounterReset(baseline, result.changes) && result.changes - baseline >= vanished)
+      if (!looksReset(baseline, result.changes - vanished) && result.changes - baseline >= vanished)
         explained.add(state);
     });
     // A reset seen on any of them is a restart suspected for all.

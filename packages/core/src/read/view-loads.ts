@@ -1,8 +1,8 @@
 import type { ResolvedOptions } from '../options.js';
 import type { Instance } from '../record.js';
-import { isCounterReset, type ServiceProbe } from '../store.js';
+import type { ServiceProbe } from '../store.js';
 import { learnProbe, type ViewTiming } from './view-checks.js';
-import { type JudgeHost, ViewJudge } from './view-judge.js';
+import { type JudgeHost, looksReset, ViewJudge } from './view-judge.js';
 import type { ResolvedDiscoveryOptions } from './view-options.js';
 import type { ViewReads } from './view-reads.js';
 import { ServiceState } from './view-state.js';
@@ -167,7 +167,7 @@ export class ViewLoads {
     }
     const changes = await this.#reads.changeCount();
     if (changes === this.#namespaceChanges) return;
-    if (isCounterReset(this.#namespaceChanges, changes)) this.judge.suspectRestart('the namespace');
+    if (looksReset(this.#namespaceChanges, changes)) this.judge.suspectRestart('the namespace');
     this.#namespaceChanges = changes;
     if (this.#view.services === undefined || !this.#reads.probes) await this.reloadAll();
     else await this.check([...this.#host.states.values()]);
@@ -199,7 +199,7 @@ export class ViewLoads {
 
   /** Learns refreshed expiries from a probe; true when the service must be re-listed. */
   #applyProbe(state: ServiceState, result: ServiceProbe, readAt: number): boolean {
-    if (isCounterReset(state.changes, result.changes)) this.judge.suspectRestart(state.name);
+    if (looksReset(state.changes, result.changes)) this.judge.suspectRestart(state.name);
     return learnProbe(state, result, readAt, this.#timing.horizonMs, this.#reads.storeOffsetMs);
   }
 }
