@@ -103,7 +103,7 @@ const seconds = (ms: number | null): string => (ms === null ? 'never' : `${(ms /
 
 function reshardLine(reshard: ReshardReport): string {
   const moves = reshard.reshards.map((move) => `${move.slots} slots in ${seconds(move.ms)}`).join(', ');
-  return `| reshard phase (Redis Cluster, 3 masters, \`redis-cli --cluster reshard\`) | ${reshard.instances} instances; ${moves}; ${reshard.finds} finds during and after, ${reshard.failedFinds} failed, ${reshard.incompleteFinds} missed a live instance; ${reshard.crashes} crashes; ${seconds(reshard.totalMs)} in all | 0 failed, 0 missed, 0 crashes |`;
+  return `| reshard phase (Redis Cluster, 3 masters, \`redis-cli --cluster reshard\`) | ${reshard.instances} instances; ${moves}; ${reshard.finds} finds during and after, ${reshard.failedFinds} failed, ${reshard.incompleteFinds} missed a live instance; a view of every service: ${reshard.viewIncomplete} of ${reshard.viewSamples} samples missed one, ${reshard.viewRemoved} removed; ${reshard.crashes} crashes; ${seconds(reshard.totalMs)} in all | 0 failed, 0 missed (finds and view), 0 removed, 0 crashes |`;
 }
 
 const ms = (value: number | null): string => (value === null ? 'none' : `${Math.round(value)} ms`);

@@ -3,13 +3,15 @@ import { clusterNodes, randomNamespace, reshard, startRedisCluster } from '@serv
 import { endingOf, type InstanceProcess, spawnInstance, stopInstance } from './children.js';
 import { clusterUrl } from './open-store.js';
 import { between, seededRandom } from './schedule.js';
+import { startViewReader, type ViewReader } from './view-watcher.js';
 import { type Reader, startReader } from './watcher.js';
 
 /*
  * The reshard phase: instances on a Redis Cluster of three masters while `redis-cli --cluster
  * reshard` moves slots, with their keys, between masters (a reshard takes seconds; the registry's
  * keys move with the rest). Nothing is killed or faulted here, so the bound is strict: every
- * `find()` of the observer answers, and lists every instance, during and after each reshard.
+ * `find()` of the observer answers, and lists every instance, during and after each reshard; and a
+ * discovery view of every service on the same Cluster misses none of them and removes none.
  */
 
 /** What the reshard phase saw. */
@@ -21,6 +23,11 @@ export interface ReshardReport {
   readonly failedFinds: number;
   /** Answered finds that missed at least one live instance. */
   readonly incompleteFinds: number;
+  /** The view's `snapshot()` samples from the first reshard to the end, and those missing a live instance. */
+  readonly viewSamples: number;
+  readonly viewIncomplete: number;
+  /** `removed` events of the view in that time (each a live instance lost). */
+  readonly viewRemoved: number;
   readonly crashes: number;
   readonly violations: readonly string[];
   readonly totalMs: number;
@@ -49,6 +56,7 @@ export async function runReshardPhase(options: ReshardOptions): Promise<ReshardR
   const services = ['catalog', 'orders', 'billing', 'search', 'mail'];
   const instances: InstanceProcess[] = [];
   let observer: Reader | undefined;
+  let view: ViewReader | undefined;
   try {
     for (let index = 0; index < options.instances; index++) {
       instances.push(
@@ -74,11 +82,22 @@ export async function runReshardPhase(options: ReshardOptions): Promise<ReshardR
       intervalSeconds: INTERVAL_SECONDS,
       pollMs: 100,
     });
+    view = startViewReader({
+      label: 'the reshard view',
+      url,
+      proxied: false,
+      namespace,
+      secret,
+      ttlSeconds: TTL_SECONDS,
+      intervalSeconds: INTERVAL_SECONDS,
+      maxStalenessSeconds: 10,
+      pollMs: 100,
+    });
     const ids = instances.map((instance) => instance.id);
     const listedAll = (ids2: ReadonlySet<string> | undefined) =>
       ids2 !== undefined && ids.every((id) => ids2.has(id));
     const deadline = Date.now() + 30_000 + options.instances * 500;
-    while (!listedAll(observer.samples.at(-1)?.ids)) {
+    while (!listedAll(observer.samples.at(-1)?.ids) || !listedAll(view.samples.at(-1)?.ids)) {
       if (Date.now() > deadline) throw new Error('reshard phase: the instances were never all listed');
       await sleep(100);
     }
@@ -102,7 +121,11 @@ export async function runReshardPhase(options: ReshardOptions): Promise<ReshardR
     }
     await sleep(1_500);
     await observer.stop();
+    await view.stop();
     const judged = observer.samples.filter((sample) => sample.startedAt >= judgedFrom);
+    const viewJudged = view.samples.filter((sample) => sample.at >= judgedFrom);
+    const viewIncomplete = viewJudged.filter((sample) => !listedAll(sample.ids)).length;
+    const viewRemoved = view.events.filter((event) => event.type === 'removed' && event.at >= judgedFrom);
     const failedFinds = judged.filter((sample) => sample.ids === undefined).length;
     const incompleteFinds = judged.filter(
       (sample) => sample.ids !== undefined && !listedAll(sample.ids),
@@ -113,6 +136,15 @@ export async function runReshardPhase(options: ReshardOptions): Promise<ReshardR
     if (incompleteFinds > 0) {
       violations.push(`reshard phase: ${incompleteFinds} of ${judged.length} finds missed a live instance`);
     }
+    if (viewIncomplete > 0) {
+      violations.push(
+        `reshard phase: the view missed a live instance in ${viewIncomplete} of ${viewJudged.length} samples`,
+      );
+    }
+    if (viewRemoved.length > 0) {
+      const removed = viewRemoved.map((event) => `${event.id} (${event.reason})`).join(', ');
+      violations.push(`reshard phase: the view removed live instances: ${removed}`);
+    }
     if (crashes > 0) violations.push(`reshard phase: ${crashes} instance(s) crashed`);
     violations.push(...observer.unexpected);
     return {
@@ -121,12 +153,16 @@ export async function runReshardPhase(options: ReshardOptions): Promise<ReshardR
       finds: judged.length,
       failedFinds,
       incompleteFinds,
+      viewSamples: viewJudged.length,
+      viewIncomplete,
+      viewRemoved: viewRemoved.length,
       crashes,
       violations,
       totalMs: Date.now() - startedAt,
     };
   } finally {
     await observer?.stop().catch(() => {});
+    await view?.stop().catch(() => {});
     await Promise.all(instances.map((instance) => stopInstance(instance, 4000)));
     await cluster.stop();
   }

@@ -63,6 +63,8 @@ test('the quick chaos run keeps every bound', { timeout: 140_000 }, async () => 
   expect(report.faults.phases.slow).toBeGreaterThan(0);
   expect(report.reshard?.reshards.length).toBe(1);
   expect(report.reshard?.finds).toBeGreaterThan(0);
+  // A view of every service watched the reshard too (its bound, none missed or removed, in `violations`).
+  expect(report.reshard?.viewSamples).toBeGreaterThan(0);
   // The views watched through both restarts (the bound itself is in `violations`), and timed joins,
   // kills and deregistrations of other processes.
   expect(report.views.views).toHaveLength(3);

@@ -104,7 +104,7 @@ describe.skipIf(executablePath === undefined)(
       await expect.poll(() => page.locator('tr[data-instance]').count()).toBe(3);
       const text = await textOf(row('orders/orders-1'));
       expect(text).toMatch(
-        /orders\s+orders-1\s+up\s+10\.2\.0\.7:8080\s+https:\/\/orders\.example\.com\s+order, cart\s+(\d\.\d s|refreshed)/,
+        /orders\s+orders-1\s+up\s+10\.2\.0\.7:8080\s+https:\/\/orders\.example\.com\s+order, cart\s+(\d\.\d s|checking)/,
       );
       expect(await textOf(page.locator('#rejected-count'))).toBe('1');
       expect(await textOf(page.locator('#rejected-rows'))).toMatch(/dash:legacy:legacy-1\s+.*key/);

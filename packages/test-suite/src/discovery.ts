@@ -167,6 +167,29 @@ export function runDiscoveryConformance(label: string, options: DiscoveryConform
       expect(ids(discovery, 'api')).toEqual(['a-1']);
     });
 
+    it('instances carry the deadline the view holds: past the expiry first read, a live one shows a later one', async () => {
+      await start('api', 'a-1', ['users']);
+      const { view: discovery, events } = view(['api']);
+      await discovery.ready;
+      const first = discovery.instances('api')[0]?.expiresAt as number;
+      expect(first).toBeTypeOf('number');
+      const version = discovery.snapshot().version;
+      // Past the record's expiry as first read: the view learned the refreshes (a probe of the store's
+      // index, or a re-read where the store has none) and the instance it hands out says so.
+      await sleep(TTL * 1000 + 600);
+      const [held] = discovery.instances('api');
+      const now = Date.now();
+      expect(held?.expiresAt).toBeGreaterThan(first);
+      // In the store's clock, as records write it (one machine here): not passed, at most a ttl ahead.
+      expect(held?.expiresAt).toBeGreaterThan(now - 500);
+      expect(held?.expiresAt).toBeLessThanOrEqual(now + TTL * 1000 + 500);
+      expect(discovery.snapshot().instances[0]?.expiresAt).toBe(held?.expiresAt);
+      expect(discovery.snapshot().version).toBe(version);
+      // A routine refresh is no change of content.
+      expect(events.updated ?? []).toEqual([]);
+      expect(events.removed ?? []).toEqual([]);
+    });
+
     it('picks up instances only: round-robin, random, least-outstanding, hash (sticky and stable)', async () => {
       await start('api', 'a-1', ['users']);
       await start('api', 'a-2', ['users']);
@@ -270,6 +293,25 @@ export function runDiscoveryConformance(label: string, options: DiscoveryConform
       await early.close();
       await early.close();
       await expect(early.ready).rejects.toMatchObject({ code: 'invalid-state' });
+    });
+
+    it('a burst of deregistrations is no restart: all removed as deregistered, nothing held', async () => {
+      const fleet = [];
+      for (const id of ['a-1', 'a-2', 'a-3', 'a-4', 'a-5']) fleet.push(await start('api', id, ['users']));
+      const { view: discovery, events } = view();
+      await discovery.ready;
+      // Once the view has asked the store about the service's expiries (its first probe), it knows
+      // the change counter the deletions will move.
+      await waitFor(
+        () => (store.capabilities.probe ? discovery.stats().probes : discovery.stats().storeReads) >= 2,
+        TTL * 1000 + PROPAGATION_MS,
+      );
+      await sleep(INTERVAL * 1000);
+      // Four of five leave at once (a fleet stopped together): a re-read sees most of them gone at once.
+      await Promise.all(fleet.slice(1).map((item) => item.close()));
+      await waitFor(() => ids(discovery, 'api').length === 1, PROPAGATION_MS);
+      expect(events.removed?.map((item) => item.reason)).toEqual(Array(4).fill('deregistered'));
+      expect(events.guarded ?? []).toEqual([]);
     });
 
     it.runIf(options.flush !== undefined)(

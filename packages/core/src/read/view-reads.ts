@@ -90,20 +90,21 @@ export class ViewReads {
     }
   }
 
-  /** Records skipped by lists since the last `takeRejected()`. */
+  /** Records lists skipped as expired since the last `takeRejected()`. */
   #rejectedSince = 0;
 
   /** Live instances of one service, or of all; expired and undecryptable records are skipped and counted. */
   list(service: string | undefined): Promise<Instance[]> {
     this.counters.lists++;
-    return this.#timed('list', async () => {
-      const result = await this.#reader.find(service);
-      this.#rejectedSince += result.rejected;
-      return [...result.instances];
-    });
+    return this.#timed('list', async () => [...(await this.#reader.find(service)).instances]);
   }
 
-  /** How many records lists skipped since the last call. */
+  /** The fleet reader skipped a record (its `rejected-record` event). */
+  skipped(reason: string): void {
+    if (reason === 'expired') this.#rejectedSince++;
+  }
+
+  /** How many records lists skipped as expired (still in the store, past their expiry) since the last call. */
   takeRejected(): number {
     const rejected = this.#rejectedSince;
     this.#rejectedSince = 0;

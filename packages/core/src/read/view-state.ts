@@ -4,6 +4,7 @@ import type { RemovalReason } from './view-types.js';
 
 /** One instance the view holds, and when it stops counting as alive by the view's clock. */
 export interface Held {
+  /** As read, except `expiresAt`: it carries `deadline` in store time (see `ServiceState.setDeadline`). */
   instance: Instance;
   /** Local ms since the epoch. From the record's `expires_at`, or later from a store probe. */
   deadline: number;
@@ -37,9 +38,11 @@ export interface ReconcileContext {
    */
   readonly holdAll: boolean;
   /**
-   * Set on the read that ends a stale period: when the view last knew the store. A deadline that
-   * passed after it passed unseen (the instance could not refresh while the store was down either),
-   * so it proves no death: such a vanished record is held like any unexplained one, never `expired`.
+   * Set on the read that ends a stale period (or one where notices were cut and no read answered):
+   * when the view last knew the store. A deadline that passed after it passed unseen (the instance
+   * could not refresh while the store was down either), so it proves no death: such a vanished
+   * record is held like any unexplained one, never `expired`. Any vanishing on such a read is
+   * suspect (the store may have restarted meanwhile), whatever its share, unless `explained`.
    */
   readonly unseenSince?: number;
   /**
@@ -48,6 +51,18 @@ export interface ReconcileContext {
    * is held like an unexplained one too.
    */
   readonly settleMs: number;
+  /**
+   * The store's change counter moved, without a reset, by at least as many changes as records
+   * vanished, since a read made before the list that last saw them: they were deleted (deregistered),
+   * the store did not lose them, so no share of them is held. Records that lapsed unseen still are.
+   */
+  readonly explained?: boolean;
+  /**
+   * False where the store keeps its own expiry and probes it: a record's `expires_at` is its
+   * writer's claim when it computed the write (a write that waited out an outage lands with a claim
+   * earlier than the store's), so a list never settles a deadline there, only a probe does. Default true.
+   */
+  readonly listSettles?: boolean;
 }
 
 export interface ReconcileOutcome {
@@ -71,6 +86,13 @@ function sameContent(left: Instance, right: Instance): boolean {
   return true;
 }
 
+/** `instance` with `expiresAt` moved to `deadline` (local) in store time; the same object if unchanged. */
+function carrying(instance: Instance, deadline: number, storeOffsetMs: number): Instance {
+  if (instance.expiresAt === null || !Number.isFinite(deadline)) return instance;
+  const expiresAt = Math.round(deadline + storeOffsetMs);
+  return expiresAt === instance.expiresAt ? instance : Object.freeze({ ...instance, expiresAt });
+}
+
 const byId = (left: Instance, right: Instance): number =>
   left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
 
@@ -81,6 +103,11 @@ export class ServiceState {
   readonly picker = new Picker();
   /** Last change counter the store reported, if it keeps one. */
   changes: number | undefined;
+  /**
+   * A change counter read when the store was known to hold what the view holds (before the last
+   * list, or by a probe whose count matched): the baseline deletions are counted from.
+   */
+  listedChanges: number | undefined;
   /** Instances held through a suspected store restart, and when the hold ends. */
   guard: { until: number; readonly ids: Set<string> } | undefined;
   /** When the store was last asked about this service's expiries (probe or list), local ms. */
@@ -89,9 +116,12 @@ export class ServiceState {
   recheckAt: number | undefined;
   #all: readonly Instance[] | undefined;
   #up: readonly Instance[] | undefined;
+  /** Shared by a view's services: moves whenever any hands out new objects (content or a deadline). */
+  readonly #revision: { value: number };
 
-  constructor(name: string) {
+  constructor(name: string, revision: { value: number } = { value: 0 }) {
     this.name = name;
+    this.#revision = revision;
   }
 
   all(): readonly Instance[] {
@@ -111,6 +141,20 @@ export class ServiceState {
   #changed(): void {
     this.#all = undefined;
     this.#up = undefined;
+    this.#revision.value++;
+  }
+
+  /**
+   * Moves a held instance's deadline (a probe learned a refresh, or a re-read); the instance handed
+   * out is replaced by one whose `expiresAt` is that deadline in store time. Not a content change:
+   * no event, no version, but `all()`/`up()` hand out the new object.
+   */
+  setDeadline(held: Held, deadline: number, storeOffsetMs: number): void {
+    held.deadline = deadline;
+    const carried = carrying(held.instance, deadline, storeOffsetMs);
+    if (carried === held.instance) return;
+    held.instance = carried;
+    this.#changed();
   }
 
   isGuarded(id: string): boolean {
@@ -128,12 +172,27 @@ export class ServiceState {
     return earliest;
   }
 
+  /** Held instances (not guarded, with an expiry) missing from `fetched` though their deadline is not near. */
+  vanishing(fetched: readonly Instance[], now: number, expiryGraceMs: number): number {
+    const seen = new Set(fetched.map((instance) => instance.id));
+    let count = 0;
+    for (const [id, held] of this.watched())
+      if (!seen.has(id) && !held.noExpiry && held.deadline > now + expiryGraceMs) count++;
+    return count;
+  }
+
+  /** How many held instances count toward the guard's share (the guarded ones do not). */
+  get unguarded(): number {
+    return this.held.size - (this.guard?.ids.size ?? 0);
+  }
+
   /** Applies a complete, fresh list of the service's live instances. */
   reconcile(fetched: readonly Instance[], context: ReconcileContext): ReconcileOutcome {
-    const { now } = context;
-    const before = this.held.size - (this.guard?.ids.size ?? 0);
+    const { now, storeOffsetMs: offset } = context;
+    const before = this.unguarded;
     const changes: Change[] = [];
     const seen = new Set<string>();
+    const listedAt = context.listSettles === false ? Number.NEGATIVE_INFINITY : now;
     for (const instance of fetched) {
       seen.add(instance.id);
       const noExpiry = instance.expiresAt === null;
@@ -142,15 +201,21 @@ export class ServiceState {
       const current = this.held.get(instance.id);
       this.guard?.ids.delete(instance.id);
       if (current === undefined) {
-        this.held.set(instance.id, { instance, deadline, readAt: now, noExpiry });
+        this.held.set(instance.id, { instance, deadline, readAt: listedAt, noExpiry });
         changes.push({ kind: 'added', instance });
       } else {
-        // A probe may have learned a later expiry than the record's own (a refresh it has not re-read).
-        current.deadline = noExpiry ? deadline : Math.max(deadline, current.deadline);
-        current.readAt = now;
+        // A probe may have learned a later expiry than the record's own (a refresh it has not re-read):
+        // that deadline, and when the probe read it, stay.
+        const ownDeadline = noExpiry || deadline >= current.deadline;
+        if (ownDeadline) current.readAt = listedAt;
+        const next = ownDeadline ? deadline : current.deadline;
         if (!sameContent(current.instance, instance)) {
-          changes.push({ kind: 'updated', instance, previous: current.instance });
+          const previous = current.instance;
           current.instance = instance;
+          this.setDeadline(current, next, offset);
+          changes.push({ kind: 'updated', instance: current.instance, previous });
+        } else {
+          this.setDeadline(current, next, offset);
         }
       }
     }
@@ -175,19 +240,24 @@ export class ServiceState {
       }
     }
     let newlyHeld = 0;
-    // Records that lapsed unseen mean the store was away: what else vanished is suspect with them.
-    const vanished = unexplained.length + lapsedUnseen.length;
+    // Records that lapsed unseen mean the store was away: what else vanished is suspect with them,
+    // unless the store's change counter shows them deleted.
+    const explained = context.explained === true;
+    const holdable = explained ? lapsedUnseen : [...unexplained, ...lapsedUnseen];
+    const vanished = holdable.length;
     const suspicious =
       guardOn &&
       vanished > 0 &&
       (context.holdAll ||
+        context.unseenSince !== undefined ||
         lapsedUnseen.length > 0 ||
         (vanished >= 2 && vanished > context.guardShare * before));
     if (suspicious) {
       this.guard ??= { until: context.holdUntil, ids: new Set() };
-      for (const id of [...unexplained, ...lapsedUnseen]) this.guard.ids.add(id);
+      for (const id of holdable) this.guard.ids.add(id);
       newlyHeld = vanished;
-    } else {
+    }
+    if (!suspicious || explained) {
       for (const id of unexplained) {
         const held = this.held.get(id) as Held;
         this.held.delete(id);

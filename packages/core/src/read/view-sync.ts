@@ -1,7 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import type { Instance } from '../record.js';
-import { isCounterReset, type ServiceProbe } from '../store.js';
+import { dueChecks, nextCheckAt, settledWake, type ViewTiming, viewTiming } from './view-checks.js';
+import { ViewLoads } from './view-loads.js';
 import type { ResolvedDiscoveryOptions } from './view-options.js';
 import type { ViewReads } from './view-reads.js';
 import { type Change, ServiceState } from './view-state.js';
@@ -26,38 +26,33 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class ViewSync {
   readonly states = new Map<string, ServiceState>();
+  /** Moves whenever a service hands out new instance objects, a moved deadline included. */
+  readonly revision = { value: 0 };
   readonly #options: ResolvedOptions;
   readonly #view: ResolvedDiscoveryOptions;
   readonly #reads: ViewReads;
   readonly #sink: ViewSink;
-  /** How long before a deadline the store is asked: longer than any read should take. */
-  readonly #leadMs: number;
-  /** A deadline read from the store this close to it is settled: no unseen refresh can move it. */
-  readonly #settleMs: number;
-  /** Live records refreshed on schedule expire at least this long after a read. */
-  readonly #horizonMs: number;
-  readonly #holdMs: number;
-  readonly #retryMs: number;
-  readonly #dirty = new Set<string>();
-  readonly #noticed = new Set<string>();
+  readonly #timing: ViewTiming;
+  readonly #loads: ViewLoads;
   #needFull = true;
   #loaded = false;
   #closed = false;
   #updatedAt: number | null = null;
   #stale: { since: number; startedAt: number } | null = null;
+  /**
+   * The store's notices stopped (its connection dropped) and no read has answered since: when the
+   * view last knew the store. The store may be away though no read has failed yet: local expiry
+   * waits, and deadlines that pass meanwhile prove no death (as while stale).
+   */
+  #blindSince: number | undefined;
+  /** Moves each time notices are cut: only a read begun after it ends the blind spell. */
+  #blindEpoch = 0;
   #emptied = false;
   #retryAt = 0;
-  #nextPollAt = 0;
-  #namespaceChanges: number | undefined;
-  #holdWindowUntil = 0;
   #busy: Promise<void> | undefined;
   #again = false;
   #timer: unknown;
-  #checking = new Set<string>();
   #probeNow = false;
-  /** A reload to follow one that skipped records: a record rewritten with a stale expiry, read again. */
-  #reloadAt: number | undefined;
-  #reloadIsFollowUp = false;
   /** After notices resumed: poll as if the store could not push until then, to catch what was lost. */
   #pollUntil = 0;
 
@@ -66,13 +61,31 @@ export class ViewSync {
     this.#view = view;
     this.#reads = reads;
     this.#sink = sink;
-    const { intervalMs, ttlMs, jitter } = options;
-    this.#leadMs = Math.max(20, Math.min(1000, intervalMs / 4));
-    this.#settleMs = this.#leadMs * 2;
-    this.#horizonMs = Math.max(this.#settleMs * 2, ttlMs - intervalMs * (1 + jitter));
-    this.#holdMs = Math.round(intervalMs * (1 + jitter));
-    this.#retryMs = Math.max(20, Math.min(1000, view.pollMs));
-    for (const name of view.services ?? []) this.states.set(name, new ServiceState(name));
+    this.#timing = viewTiming(options, view);
+    const sync = this;
+    this.#loads = new ViewLoads(options, view, reads, this.#timing, sink, {
+      states: this.states,
+      revision: this.revision,
+      get loaded() {
+        return sync.#loaded;
+      },
+      get failing() {
+        return sync.#stale !== null;
+      },
+      get unseenSince() {
+        return sync.#unseenSince;
+      },
+      get pollUntil() {
+        return sync.#pollUntil;
+      },
+      reloaded: (now) => this.#reloaded(now),
+    });
+    for (const name of view.services ?? []) this.states.set(name, new ServiceState(name, this.revision));
+  }
+
+  /** Since when the view could not see the store, if it cannot now (stale, or notices cut). */
+  get #unseenSince(): number | undefined {
+    return this.#stale?.since ?? this.#blindSince;
   }
 
   get updatedAt(): number | null {
@@ -111,8 +124,8 @@ export class ViewSync {
 
   #notice(service: string): void {
     if (this.#closed || !this.#wants(service)) return;
-    this.#dirty.add(service);
-    this.#noticed.add(service);
+    this.#loads.dirty.add(service);
+    this.#loads.noticed.add(service);
     this.#kick();
   }
 
@@ -125,9 +138,11 @@ export class ViewSync {
     if (resumed) {
       this.#needFull = true;
       // Notices published while the subscription was being restored are lost: poll for a while.
-      this.#pollUntil = this.#options.clock.now() + this.#holdMs + this.#options.intervalMs;
+      this.#pollUntil = this.#options.clock.now() + this.#timing.holdMs + this.#options.intervalMs;
     } else {
       this.#probeNow = true;
+      if (this.#stale === null) this.#blindSince ??= this.#updatedAt ?? this.#options.clock.now();
+      this.#blindEpoch++;
     }
     this.#kick();
   }
@@ -154,37 +169,41 @@ export class ViewSync {
   }
 
   async #work(): Promise<void> {
+    const epoch = this.#blindEpoch;
     try {
       await this.#reads.resubscribeIfNeeded();
       const now = this.#options.clock.now();
-      const followUp = this.#reloadAt !== undefined && now >= this.#reloadAt;
-      if (followUp) this.#reloadAt = undefined;
+      const loads = this.#loads;
+      const followUp = loads.reloadAt !== undefined && now >= loads.reloadAt;
+      if (followUp) loads.reloadAt = undefined;
       if (this.#needFull || followUp || (this.#stale !== null && now >= this.#retryAt)) {
-        this.#reloadIsFollowUp = followUp;
-        await this.#reloadAll();
+        await loads.reloadAll();
       } else if (this.#stale === null) {
-        if (this.#dirty.size > 0) {
-          const services = [...this.#dirty];
-          this.#dirty.clear();
-          await this.#relist(services);
+        if (loads.dirty.size > 0) {
+          const services = [...loads.dirty];
+          loads.dirty.clear();
+          await loads.relist(services);
         }
-        if (this.#polling(now) && now >= this.#nextPollAt) await this.#poll(now);
-        const due = this.#probeNow ? [...this.states.values()] : this.#dueChecks(now);
+        if (loads.polling(now) && now >= loads.nextPollAt) await loads.poll(now);
+        const due = this.#probeNow
+          ? [...this.states.values()]
+          : dueChecks(this.states.values(), now, this.#timing);
         this.#probeNow = false;
-        if (due.length > 0) await this.#check(due);
+        if (due.length > 0) await loads.check(due);
       } else {
         return;
       }
-      this.#markFresh();
+      this.#markFresh(epoch === this.#blindEpoch);
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
       this.#markStale(error);
     }
   }
 
-  #markFresh(): void {
+  #markFresh(sawStore: boolean): void {
     const now = this.#options.clock.now();
     this.#updatedAt = now;
+    if (sawStore) this.#blindSince = undefined;
     if (this.#stale !== null) {
       const staleForMs = now - this.#stale.since;
       this.#stale = null;
@@ -194,9 +213,19 @@ export class ViewSync {
     }
   }
 
+  /** A full reload applied (see `LoadHost.reloaded`). */
+  #reloaded(now: number): void {
+    this.#needFull = false;
+    if (this.#stale === null) this.#updatedAt = now;
+    if (!this.#loaded) {
+      this.#loaded = true;
+      this.#sink.loaded();
+    }
+  }
+
   #markStale(error: RegistryError): void {
     const now = this.#options.clock.now();
-    this.#retryAt = now + this.#retryMs;
+    this.#retryAt = now + this.#timing.retryMs;
     this.#needFull = false;
     if (this.#stale !== null) return;
     const since = this.#updatedAt ?? now;
@@ -207,192 +236,6 @@ export class ViewSync {
     this.#sink.stale(error, since);
   }
 
-  #state(service: string): ServiceState {
-    let state = this.states.get(service);
-    if (state === undefined) {
-      state = new ServiceState(service);
-      this.states.set(service, state);
-    }
-    return state;
-  }
-
-  /** Applies a fresh list of one service, with the guard's judgement of what vanished. */
-  #apply(state: ServiceState, fetched: readonly Instance[], unprompted: boolean): void {
-    const now = this.#options.clock.now();
-    // A deregistration is always pushed on a store that pushes: vanishing without a notice is not one.
-    const holdAll =
-      now < this.#holdWindowUntil ||
-      (this.#reads.pushes && unprompted && this.#loaded && this.#stale === null);
-    const outcome = state.reconcile(fetched, {
-      now,
-      noExpiryDeadline: now + this.#options.ttlMs,
-      storeOffsetMs: this.#reads.storeOffsetMs,
-      expiryGraceMs: this.#leadMs,
-      guardShare: this.#view.guardShare,
-      holdUntil: now + this.#holdMs,
-      holdAll,
-      unseenSince: this.#stale?.since,
-      settleMs: this.#settleMs,
-    });
-    if (outcome.held > 0) {
-      this.#holdWindowUntil = Math.max(this.#holdWindowUntil, state.guard?.until ?? 0);
-      this.#options.logger.warn('discovery: many instances vanished at once; holding them', {
-        service: state.name,
-        held: outcome.held,
-      });
-      this.#sink.guarded(state.name, outcome.held);
-    }
-    if (state.held.size === 0 && this.#view.services === undefined) this.states.delete(state.name);
-    if (outcome.changes.length > 0) this.#sink.changed(outcome.changes);
-  }
-
-  async #reloadAll(): Promise<void> {
-    if (!this.#reads.pushes && this.#reads.counts) this.#namespaceChanges = await this.#reads.changeCount();
-    if (this.#view.services === undefined) {
-      const grouped = new Map<string, Instance[]>();
-      for (const instance of await this.#reads.list(undefined)) {
-        const list = grouped.get(instance.name);
-        if (list === undefined) grouped.set(instance.name, [instance]);
-        else list.push(instance);
-      }
-      for (const name of new Set([...this.states.keys(), ...grouped.keys()]))
-        this.#apply(this.#state(name), grouped.get(name) ?? [], false);
-    } else {
-      const names = [...this.states.keys()];
-      const lists = await Promise.all(names.map((name) => this.#reads.list(name)));
-      for (const [index, name] of names.entries()) this.#apply(this.#state(name), lists[index] ?? [], false);
-    }
-    this.#needFull = false;
-    this.#dirty.clear();
-    this.#noticed.clear();
-    // Records skipped (one that was rewritten after an outage with an expiry already past, say) are
-    // looked at once more shortly after; a routine refresh of them would not be pushed.
-    if (this.#reads.takeRejected() > 0 && !this.#reloadIsFollowUp)
-      this.#reloadAt = this.#options.clock.now() + this.#settleMs;
-    const now = this.#options.clock.now();
-    this.#nextPollAt = now + this.#view.pollMs;
-    if (this.#stale === null) this.#updatedAt = now;
-    if (!this.#loaded) {
-      this.#loaded = true;
-      this.#sink.loaded();
-    }
-  }
-
-  async #relist(services: readonly string[]): Promise<void> {
-    const noticed = services.filter((name) => this.#noticed.delete(name));
-    for (const name of services) this.#checking.add(name);
-    try {
-      const lists = await Promise.all(services.map((name) => this.#reads.list(name)));
-      for (const [index, name] of services.entries())
-        this.#apply(this.#state(name), lists[index] ?? [], !noticed.includes(name));
-    } catch (error) {
-      // Notices that could not be followed are followed after the store answers again (a full reload).
-      for (const name of noticed) this.#noticed.add(name);
-      throw error;
-    } finally {
-      for (const name of services) this.#checking.delete(name);
-    }
-  }
-
-  #polling(now: number): boolean {
-    return !this.#reads.pushes || now < this.#pollUntil;
-  }
-
-  /** A store that cannot push: the cheapest read that says whether anything changed. */
-  async #poll(now: number): Promise<void> {
-    this.#nextPollAt = now + this.#view.pollMs;
-    if (!this.#reads.counts) {
-      await this.#reloadAll();
-      return;
-    }
-    const changes = await this.#reads.changeCount();
-    if (changes === this.#namespaceChanges) return;
-    if (isCounterReset(this.#namespaceChanges, changes)) this.#suspectRestart('the namespace');
-    this.#namespaceChanges = changes;
-    if (this.#view.services === undefined || !this.#reads.probes) await this.#reloadAll();
-    else await this.#check([...this.states.values()]);
-  }
-
-  /** When a service must next be asked about its expiries, or Infinity. */
-  #nextCheckAt(state: ServiceState): number {
-    let next = Number.POSITIVE_INFINITY;
-    if (state.guard !== undefined) next = state.guard.until;
-    if (state.recheckAt !== undefined) next = Math.min(next, state.recheckAt);
-    for (const [, held] of state.watched()) {
-      const unsettled = held.noExpiry || held.deadline - held.readAt > this.#settleMs;
-      if (unsettled) next = Math.min(next, held.deadline - this.#settleMs);
-    }
-    return next;
-  }
-
-  /**
-   * Services to ask about now: an unsettled deadline within the settle time, a recheck, a hold's end.
-   * When any is due, every service due within half a horizon joins it, so one probe serves them all
-   * and they stay aligned afterwards.
-   */
-  #dueChecks(now: number): ServiceState[] {
-    const next = [...this.states.values()].map((state) => ({ state, at: this.#nextCheckAt(state) }));
-    if (!next.some((entry) => entry.at <= now)) return [];
-    const window = now + this.#horizonMs / 2;
-    return next.filter((entry) => entry.at <= window).map((entry) => entry.state);
-  }
-
-  async #check(states: readonly ServiceState[]): Promise<void> {
-    for (const state of states) state.recheckAt = undefined;
-    const mustList = states.filter((state) => state.guard !== undefined || !this.#reads.probes);
-    const probed = states.filter((state) => !mustList.includes(state));
-    if (probed.length > 0) {
-      const started = this.#options.clock.now();
-      for (const state of probed) this.#checking.add(state.name);
-      let results: ServiceProbe[];
-      try {
-        results = await this.#reads.probe(
-          probed.map((state) => state.name),
-          this.#horizonMs,
-        );
-      } finally {
-        for (const state of probed) this.#checking.delete(state.name);
-      }
-      probed.forEach((state, index) => {
-        const result = results[index];
-        if (result === undefined || this.#applyProbe(state, result, started)) mustList.push(state);
-      });
-    }
-    if (mustList.length > 0) await this.#relist(mustList.map((state) => state.name));
-  }
-
-  /** Learns refreshed expiries from a probe; true when the service must be re-listed. */
-  #applyProbe(state: ServiceState, result: ServiceProbe, readAt: number): boolean {
-    const moved = state.changes !== undefined && state.changes !== result.changes;
-    if (isCounterReset(state.changes, result.changes)) this.#suspectRestart(state.name);
-    state.changes = result.changes;
-    const expiring = new Map<string, number>();
-    for (const entry of result.expiring) expiring.set(entry.instanceId, entry.expiresInMs);
-    let watched = 0;
-    for (const [id, held] of state.watched()) {
-      watched++;
-      const left = expiring.get(id);
-      if (left !== undefined) held.deadline = readAt + left;
-      else held.deadline = Math.max(held.deadline, readAt + this.#horizonMs);
-      held.readAt = readAt;
-    }
-    state.checkedAt = readAt;
-    return moved || watched !== result.count;
-  }
-
-  /**
-   * A change counter was reset: the store lost its state (a restart without persistence, a flush).
-   * For one hold, whatever vanished is held while live instances write themselves back.
-   */
-  #suspectRestart(where: string): void {
-    const until = this.#options.clock.now() + this.#holdMs;
-    if (until <= this.#holdWindowUntil) return;
-    this.#holdWindowUntil = until;
-    this.#options.logger.warn('discovery: the store lost its change counter (a restart or flush?)', {
-      where,
-    });
-  }
-
   /** Runs from the timer: local expiry and the staleness bound, then any store work due. */
   #onTimer(): void {
     this.#timer = undefined;
@@ -400,13 +243,13 @@ export class ViewSync {
     const now = this.#options.clock.now();
     if (this.#stale !== null) {
       if (!this.#emptied && now - this.#stale.since >= this.#view.maxStalenessMs) this.#empty();
-    } else {
+    } else if (this.#blindSince === undefined) {
       const changes: Change[] = [];
       for (const state of this.states.values()) {
-        if (this.#checking.has(state.name)) continue;
-        const removed = state.expire(now, this.#settleMs);
+        if (this.#loads.checking.has(state.name)) continue;
+        const removed = state.expire(now, this.#timing.settleMs);
         // A late refresh would not be pushed: look once more shortly after, to take it back if so.
-        if (removed.length > 0) state.recheckAt = now + this.#leadMs;
+        if (removed.length > 0) state.recheckAt = now + this.#timing.leadMs;
         changes.push(...removed);
       }
       if (changes.length > 0) this.#sink.changed(changes);
@@ -438,17 +281,14 @@ export class ViewSync {
       if (this.#stale !== null && !this.#emptied)
         wake = Math.min(wake, this.#stale.since + this.#view.maxStalenessMs);
     } else {
-      if (this.#polling(now)) wake = this.#nextPollAt;
-      for (const state of this.states.values()) {
-        wake = Math.min(wake, this.#nextCheckAt(state));
-        for (const [, held] of state.watched()) {
-          const settled = !held.noExpiry && held.deadline - held.readAt <= this.#settleMs;
-          if (settled) wake = Math.min(wake, held.deadline);
-        }
-      }
+      if (this.#loads.polling(now)) wake = this.#loads.nextPollAt;
+      const { settleMs } = this.#timing;
+      for (const state of this.states.values())
+        wake = Math.min(wake, nextCheckAt(state, settleMs), settledWake(state, settleMs));
     }
-    if (this.#reads.awaitingSubscription) wake = Math.min(wake, now + this.#retryMs);
-    if (this.#reloadAt !== undefined) wake = Math.min(wake, this.#reloadAt);
+    if (this.#reads.awaitingSubscription) wake = Math.min(wake, now + this.#timing.retryMs);
+    const { reloadAt } = this.#loads;
+    if (reloadAt !== undefined) wake = Math.min(wake, reloadAt);
     this.#options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (wake === Number.POSITIVE_INFINITY) return;

@@ -56,7 +56,10 @@ export interface InstancesOptions {
 
 /** Everything the view holds, at one moment. */
 export interface DiscoverySnapshot {
-  /** Instances of the watched services, sorted by service name, then instance id. */
+  /**
+   * Instances of the watched services, sorted by service name, then instance id. Each `expiresAt` is
+   * the deadline the view holds (see `DiscoveryView.instances`).
+   */
   readonly instances: readonly Instance[];
   /** Resource -> public URL (+ baseUrl) of an `up` instance serving it. */
   readonly urlMap: Readonly<Record<string, string>>;
@@ -100,7 +103,14 @@ export interface DiscoveryView {
   readonly ready: Promise<void>;
   /** Current content version (see `DiscoverySnapshot.version`). */
   readonly version: number;
-  /** Instances of one service held now, sorted by id. */
+  /**
+   * Instances of one service held now, sorted by id. `expiresAt` is the deadline the view holds, in
+   * the store's clock like a record's own `expires_at`: the record's expiry as read, or a later one
+   * the view learned by probing the store's index (a routine refresh is not re-read). A probe that
+   * finds no expiry within its horizon holds the horizon's end, a lower bound the view moves on
+   * before it passes. `null` for records without an expiry. A moved deadline replaces the instance
+   * object but is no change of content: no `updated` event, and `version` does not move.
+   */
   instances(service: string, options?: InstancesOptions): readonly Instance[];
   /** Services with at least one instance held now, sorted. */
   services(): readonly string[];

@@ -2,12 +2,13 @@ import { RegistryError } from '../errors.js';
 import { Emitter, type EventSink } from '../events.js';
 import { type GuardedStore, guardStore } from '../guarded-store.js';
 import type { ResolvedOptions } from '../options.js';
-import { INSTANCE_STATUSES, type Instance, type InstanceStatus } from '../record.js';
+import type { Instance } from '../record.js';
 import { StoreTime } from '../store-time.js';
 import { assertName, describe } from '../validate.js';
-import { buildUrlMap, compareInstances, type UrlConflict } from './directory.js';
 import { assertFunction, FleetReader, type ReadEvents } from './fleet-reader.js';
 import { readPickOptions } from './pick.js';
+import { buildContent, type Content } from './view-content.js';
+import { assertChangedArguments, assertEvent, readStatuses } from './view-input.js';
 import {
   type CreateDiscoveryOptions,
   type ResolvedDiscoveryOptions,
@@ -26,27 +27,7 @@ import type {
   PickOptions,
 } from './view-types.js';
 
-const EVENTS: ReadonlySet<string> = new Set<keyof DiscoveryEvents>([
-  'added',
-  'removed',
-  'updated',
-  'stale',
-  'fresh',
-  'guarded',
-  'rejected-record',
-  'conflict',
-]);
 const NONE: readonly Instance[] = Object.freeze([]);
-
-/** Content derived from what is held, rebuilt once per version on first use. */
-interface Content {
-  readonly version: number;
-  readonly instances: readonly Instance[];
-  readonly urlMap: Readonly<Record<string, string>>;
-  readonly urls: ReadonlyMap<string, string>;
-  readonly conflicts: readonly UrlConflict[];
-  readonly services: readonly string[];
-}
 
 /** The discovery view (see `DiscoveryView`). Create it with `registry.discovery()` or `createDiscovery()`. */
 export class Discovery implements DiscoveryView {
@@ -80,10 +61,12 @@ export class Discovery implements DiscoveryView {
     );
     const forward: EventSink<ReadEvents> = {
       emit: (event, payload) => {
-        if (event === 'rejected-record')
-          this.#events.emit('rejected-record', payload as ReadEvents['rejected-record']);
+        if (event !== 'rejected-record') return;
+        const rejected = payload as ReadEvents['rejected-record'];
+        this.#reads.skipped(rejected.reason);
+        if (this.#events.has('rejected-record')) this.#events.emit('rejected-record', rejected);
       },
-      has: (event) => event === 'rejected-record' && this.#events.has(event),
+      has: (event) => event === 'rejected-record',
     };
     // Records' expiries are in the store's time (see StoreTime): judge them on the same clock.
     this.#reader = new FleetReader(
@@ -228,15 +211,7 @@ export class Discovery implements DiscoveryView {
   }
 
   changed(sinceVersion: number, signal?: AbortSignal): Promise<number> {
-    if (typeof sinceVersion !== 'number' || !Number.isInteger(sinceVersion)) {
-      throw new RegistryError(
-        'invalid-argument',
-        `sinceVersion must be an integer, got ${describe(sinceVersion)}`,
-      );
-    }
-    if (signal !== undefined && (typeof signal !== 'object' || signal === null || !('aborted' in signal))) {
-      throw new RegistryError('invalid-argument', `signal must be an AbortSignal, got ${describe(signal)}`);
-    }
+    assertChangedArguments(sinceVersion, signal);
     if (sinceVersion !== this.#version || this.#closed !== undefined || signal?.aborted)
       return Promise.resolve(this.#version);
     return new Promise<number>((resolve) => {
@@ -295,66 +270,15 @@ export class Discovery implements DiscoveryView {
   }
 
   #current(): Content {
-    if (this.#content?.version === this.#version) return this.#content;
-    const instances: Instance[] = [];
-    const services: string[] = [];
-    for (const state of this.#sync.states.values()) {
-      const all = state.all();
-      if (all.length > 0) services.push(state.name);
-      instances.push(...all);
-    }
-    instances.sort(compareInstances);
-    const up = instances.filter((instance) => instance.status === 'up');
-    const { urlMap, conflicts } = buildUrlMap(up, this.#options.baseUrl, this.#options.conflictExempt);
-    this.#content = {
-      version: this.#version,
-      instances: Object.freeze(instances),
-      urlMap: Object.freeze(urlMap),
-      urls: new Map(Object.entries(urlMap)),
-      conflicts: Object.freeze(conflicts),
-      services: Object.freeze(services.sort()),
-    };
+    const revision = this.#sync.revision.value;
+    if (this.#content?.version === this.#version && this.#content.revision === revision) return this.#content;
+    this.#content = buildContent(this.#sync.states.values(), this.#version, revision, this.#options);
     return this.#content;
   }
 }
 
 // Leases count per instance identity, so an instance that is updated keeps its calls in flight.
 const leaseKey = (instance: Instance): string => `${instance.name}:${instance.id}`;
-
-function assertEvent(event: unknown): void {
-  if (typeof event !== 'string' || !EVENTS.has(event)) {
-    throw new RegistryError(
-      'invalid-argument',
-      `unknown discovery event ${describe(event)}; known: ${[...EVENTS].join(', ')}`,
-    );
-  }
-}
-
-function readStatuses(options: InstancesOptions): readonly InstanceStatus[] {
-  if (typeof options !== 'object' || options === null) {
-    throw new RegistryError(
-      'invalid-argument',
-      `instances options must be an object, got ${describe(options)}`,
-    );
-  }
-  for (const name in options) {
-    if (name !== 'status')
-      throw new RegistryError(
-        'invalid-argument',
-        `unknown instances option ${JSON.stringify(name)}; known: status`,
-      );
-  }
-  const status = options.status;
-  if (status === undefined) return INSTANCE_STATUSES;
-  const list = typeof status === 'string' ? [status] : status;
-  if (!Array.isArray(list) || !list.every((item) => INSTANCE_STATUSES.includes(item as InstanceStatus))) {
-    throw new RegistryError(
-      'invalid-argument',
-      `status must be one of ${INSTANCE_STATUSES.join(', ')} or a list of them, got ${describe(status)}`,
-    );
-  }
-  return list as readonly InstanceStatus[];
-}
 
 /** A read-only discovery view straight on a store: no registry, no `publicUrl`, nothing registered. */
 export function createDiscovery(options: CreateDiscoveryOptions): DiscoveryView {

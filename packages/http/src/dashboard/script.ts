@@ -2,7 +2,8 @@
  * The dashboard's script, plain browser JavaScript. It follows `/v1/events` through `fetch` (not
  * `EventSource`, which cannot send the bearer token) and, after any event, reads `/v1/snapshot` again
  * (the view answers from memory); ttls and staleness count down every second on the server's clock.
- * A ttl shows the expiry of the record as the view last read it.
+ * A ttl counts down to the deadline the view holds (the record's own expiry, or a later one the view
+ * learned by probing the store), read again just after it passes, by when the view has moved it.
  * Every value reaches the page through `textContent`, never as HTML.
  */
 export const DASHBOARD_SCRIPT = String.raw`
@@ -16,6 +17,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var refetchTimer = null;
   var streamAbort = null;
   var lastDueReload = 0;
+  var deadlineTimer = null;
   var STATUSES = ['up', 'starting', 'draining', 'down'];
 
   var fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -128,6 +130,20 @@ export const DASHBOARD_SCRIPT = String.raw`
     guard.textContent = 'Held through a suspected store restart (instances kept for one refresh interval): ' +
       snapshot.guarded.join(', ');
     tick();
+    followDeadlines();
+  }
+
+  // The view moves a live instance's deadline shortly before it passes (it probes the store): read
+  // the snapshot again just after the earliest one shown, so the countdown follows it.
+  function followDeadlines() {
+    clearTimeout(deadlineTimer);
+    var earliest = Infinity;
+    snapshot.instances.forEach(function (instance) {
+      if (instance.expiresAt !== null && instance.expiresAt > now() && instance.expiresAt < earliest) earliest = instance.expiresAt;
+    });
+    if (earliest === Infinity) return;
+    deadlineTimer = setTimeout(function () { loadSnapshot().catch(function () {}); },
+      Math.min(2147483647, earliest - now() + 100));
   }
 
   function tick() {
@@ -136,9 +152,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     var due = false;
     Array.prototype.forEach.call(document.querySelectorAll('td[data-expires-at]'), function (cell) {
       var left = Number(cell.getAttribute('data-expires-at')) - at;
-      // The view drops an instance at its deadline; one still listed past the expiry it was read with
-      // has been refreshed since (the view learned it from a probe).
-      cell.textContent = left > 0 ? seconds(left) : snapshot.stale ? 'unknown' : 'refreshed';
+      // The view drops an instance at its deadline or moves the deadline on: past it, the page waits
+      // for the snapshot that says which.
+      cell.textContent = left > 0 ? seconds(left) : snapshot.stale ? 'unknown' : 'checking';
       cell.classList.toggle('muted', left <= 0);
       if (left <= 0) due = true;
     });
