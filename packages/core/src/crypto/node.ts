@@ -8,6 +8,7 @@ import {
   type KeyObject,
   randomFillSync,
 } from 'node:crypto';
+import { Buffer } from 'node:buffer';
 import { RegistryError } from '../errors.js';
 import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
 import { assertWholeBlocks, preparedKey } from './prepared.js';
@@ -40,6 +41,31 @@ function concat(first: Uint8Array, second: Uint8Array, third?: Uint8Array): Uint
   out.set(second, first.length);
   if (third !== undefined) out.set(third, first.length + second.length);
   return out;
+}
+
+function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  // Fail like Web Crypto does, before OpenSSL sees a short tag.
+  if (sealed.length < GCM_TAG_BYTES) {
+    throw new RegistryError('invalid-argument', 'AES-GCM input is shorter than its 16-byte tag');
+  }
+  const split = sealed.length - GCM_TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', keyObjectOf(key), iv, { authTagLength: GCM_TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(split));
+  const head = decipher.update(sealed.subarray(0, split));
+  const tail = decipher.final();
+  // Node returns Buffers, often views of a shared pool: callers get plain Uint8Arrays of their own.
+  return tail.length === 0 ? new Uint8Array(head) : concat(head, tail);
+}
+
+// Buffer's decoder skips characters outside the alphabet; this pattern makes it as strict as core's.
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
+
+function decodeBase64(text: string): Uint8Array {
+  if (!CANONICAL_BASE64.test(text)) {
+    throw new SyntaxError('base64 has a character outside its alphabet or misplaced padding');
+  }
+  return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
 /**
@@ -94,17 +120,11 @@ export const nodeCryptoBackend: CryptoBackend = {
   },
 
   async decryptGcm(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-    // Fail like Web Crypto does, before OpenSSL sees a short tag.
-    if (sealed.length < GCM_TAG_BYTES) {
-      throw new RegistryError('invalid-argument', 'AES-GCM input is shorter than its 16-byte tag');
-    }
-    const split = sealed.length - GCM_TAG_BYTES;
-    const decipher = createDecipheriv('aes-256-gcm', keyObjectOf(key), iv, { authTagLength: GCM_TAG_BYTES });
-    decipher.setAAD(aad);
-    decipher.setAuthTag(sealed.subarray(split));
-    const head = decipher.update(sealed.subarray(0, split));
-    return concat(head, decipher.final());
+    return decryptGcmSync(key, iv, sealed, aad);
   },
+
+  decryptGcmSync,
+  decodeBase64,
 
   async encryptCbc(key: CbcKey, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
     assertWholeBlocks(data);

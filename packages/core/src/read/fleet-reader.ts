@@ -63,9 +63,11 @@ export class FleetReader {
     const now = this.#time ? this.#time.now() : clock.now();
     const instances: Instance[] = [];
     let rejected = 0;
-    // Unchanged records are answered from the reader's cache synchronously; only the rest are decrypted.
+    // Unchanged records are answered from the reader's cache, and with a codec that decodes
+    // synchronously the rest too, in one batch with no promise per record; only what is left is awaited.
     const keys = records.map((record) => record.key ?? recordKey(record));
-    const outcomes = records.map((record, index) => this.#reader.readKnown(record, keys[index] as string));
+    const reader = this.#reader;
+    const outcomes = records.map((record, index) => reader.readSync(record, keys[index] as string));
     const misses: number[] = [];
     for (let index = 0; index < outcomes.length; index++)
       if (outcomes[index] === undefined) misses.push(index);
