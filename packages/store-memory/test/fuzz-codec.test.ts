@@ -279,8 +279,7 @@ describe.each(codecCases)('codec round trip through register and find ($label)',
 /** `args` with meta filled so the encoded record is as long as possible without passing `target`. */
 function fillTo(args: Registration, target: number, codecCase: CodecCase): Registration {
   const meta: Record<string, string> = {};
-  const lengthNow = () =>
-    storedLength(expectedInstance({ ...args, meta }, ttlMsOf(args)), codecCase);
+  const lengthNow = () => storedLength(expectedInstance({ ...args, meta }, ttlMsOf(args)), codecCase);
   let entries = 0;
   while (entries < 63 && lengthNow() < target - 1500) meta[`k${entries++}`] = 'v'.repeat(1024);
   // The largest last value that still fits, by bisection (lengths move in steps of 4 characters).

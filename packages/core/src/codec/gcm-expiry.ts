@@ -90,7 +90,8 @@ export function expiryText(expiresAt: number): string {
     throw new RegistryError('invalid-argument', 'expiresAt must be a finite number of ms');
   }
   const text = String(expiresAt);
-  if (text.length > MAX_EXPIRY_CHARS) throw new RegistryError('invalid-argument', 'expiresAt is out of range');
+  if (text.length > MAX_EXPIRY_CHARS)
+    throw new RegistryError('invalid-argument', 'expiresAt is out of range');
   return text;
 }
 

@@ -125,7 +125,10 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       );
     }
     const aad = encodeRecordText(key, 'record key');
-    return concatBytes(iv, await backend.encryptGcm(keys.gcm, iv, encodeRecordText(plaintext, 'plaintext'), aad));
+    return concatBytes(
+      iv,
+      await backend.encryptGcm(keys.gcm, iv, encodeRecordText(plaintext, 'plaintext'), aad),
+    );
   };
 
   const open = (value: string, key: string, ring: Keyring): Sealed => {
@@ -136,7 +139,8 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     let fields: G2Fields | undefined;
     if (value.startsWith(`${G2_PREFIX}.`)) {
       fields = splitG2(value);
-      if (fields === undefined) throw invalidRecord('not a gcm value (expected "g2.<key id>.<base64>.<mac>.<expiry>")');
+      if (fields === undefined)
+        throw invalidRecord('not a gcm value (expected "g2.<key id>.<base64>.<mac>.<expiry>")');
       ({ keyId, payload } = fields);
     } else {
       const parts = value.split('.', 4);
@@ -157,7 +161,12 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     const iv = bytes.subarray(0, IV_BYTES);
     const sealed = bytes.subarray(IV_BYTES);
     if (fields === undefined) return { keys, iv, sealed, aad };
-    const prefix = macPrefix(keys.mac, keyId, concatBytes(iv, sealed.subarray(sealed.length - TAG_BYTES)), aad);
+    const prefix = macPrefix(
+      keys.mac,
+      keyId,
+      concatBytes(iv, sealed.subarray(sealed.length - TAG_BYTES)),
+      aad,
+    );
     // The expiry is checked before decrypting: a forged one costs no AES.
     if (!macMatches(prefix, value, fields.bodyEnd + 1, fields.bodyEnd + MAC_CHARS + 2)) {
       throw invalidRecord(EXPIRY_FAILED);
@@ -171,7 +180,11 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     if (plaintext === undefined) throw invalidRecord('gcm value does not hold UTF-8 text');
     if (opened.g2 === undefined) return { plaintext };
     const { fields, prefix } = opened.g2;
-    return { plaintext, expiresAt: fields.expiresAt, body: new G2Body(value.slice(0, fields.bodyEnd), prefix) };
+    return {
+      plaintext,
+      expiresAt: fields.expiresAt,
+      body: new G2Body(value.slice(0, fields.bodyEnd), prefix),
+    };
   };
 
   const failedOpen = (cause: unknown): RegistryError =>
@@ -207,7 +220,12 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
         const bytes = await seal(content, key, current);
         const ivAndTag = concatBytes(bytes.subarray(0, IV_BYTES), bytes.subarray(bytes.length - TAG_BYTES));
         const prefix = macPrefix(current.mac, current.id, ivAndTag, encodeRecordText(key, 'record key'));
-        body = { content, keyId: current.id, body: `${G2_PREFIX}.${current.id}.${encodeBase64(bytes)}`, prefix };
+        body = {
+          content,
+          keyId: current.id,
+          body: `${G2_PREFIX}.${current.id}.${encodeBase64(bytes)}`,
+          prefix,
+        };
         written.delete(key);
         if (written.size >= WRITER_CACHE_LIMIT) written.delete(written.keys().next().value as string);
         written.set(key, body);

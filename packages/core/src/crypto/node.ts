@@ -1,4 +1,6 @@
 // The one file of core's default source tree allowed to import `node:`; only `index.node.ts` imports it.
+
+import { Buffer } from 'node:buffer';
 import {
   createCipheriv,
   createDecipheriv,
@@ -8,7 +10,6 @@ import {
   type KeyObject,
   randomFillSync,
 } from 'node:crypto';
-import { Buffer } from 'node:buffer';
 import { RegistryError } from '../errors.js';
 import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
 import { assertWholeBlocks, preparedKey } from './prepared.js';
@@ -59,7 +60,8 @@ function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Ui
 }
 
 // Buffer's decoder skips characters outside the alphabet; this pattern makes it as strict as core's.
-const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
+const CANONICAL_BASE64 =
+  /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
 
 function decodeBase64(text: string): Uint8Array {
   if (!CANONICAL_BASE64.test(text)) {
