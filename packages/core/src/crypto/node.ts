@@ -59,15 +59,14 @@ function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Ui
   return tail.length === 0 ? new Uint8Array(head) : concat(head, tail);
 }
 
-// Buffer's decoder skips characters outside the alphabet; this pattern makes it as strict as core's.
-const CANONICAL_BASE64 =
-  /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$/;
-
+// Buffer's decoder skips characters outside the alphabet and takes missing padding: only a string
+// that its own encoder gives back is accepted, as strict as core's decoder and still all native code.
 function decodeBase64(text: string): Uint8Array {
-  if (!CANONICAL_BASE64.test(text)) {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.toString('base64') !== text) {
     throw new SyntaxError('base64 has a character outside its alphabet or misplaced padding');
   }
-  return new Uint8Array(Buffer.from(text, 'base64'));
+  return new Uint8Array(bytes);
 }
 
 /**

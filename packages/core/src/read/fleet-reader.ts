@@ -72,10 +72,18 @@ export class FleetReader {
     for (let index = 0; index < outcomes.length; index++)
       if (outcomes[index] === undefined) misses.push(index);
     if (misses.length > 0) {
+      // The first decode derives the codec's keys (a fresh process); after it a codec that decodes
+      // synchronously takes the rest in one batch.
+      const [first, ...rest] = misses as [number, ...number[]];
+      outcomes[first] = await reader.read(records[first] as StoredRecord, keys[first] as string);
+      const left = rest.filter((index) => {
+        outcomes[index] = reader.readSync(records[index] as StoredRecord, keys[index] as string);
+        return outcomes[index] === undefined;
+      });
       const decoded = await Promise.all(
-        misses.map((index) => this.#reader.read(records[index] as StoredRecord, keys[index] as string)),
+        left.map((index) => reader.read(records[index] as StoredRecord, keys[index] as string)),
       );
-      misses.forEach((recordIndex, missIndex) => {
+      left.forEach((recordIndex, missIndex) => {
         outcomes[recordIndex] = decoded[missIndex];
       });
     }
