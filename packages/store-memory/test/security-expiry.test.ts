@@ -182,4 +182,16 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
     await vi.advanceTimersByTimeAsync(31_000);
     expect((await reader.find()).instances).toEqual([]);
   });
+
+  it("format 'g1' writes what older readers read, and new readers read both", async () => {
+    const store = memoryStore();
+    const writer = new ServiceRegistry(options(store, { codec: gcmCodec(SECRET, { format: 'g1' }) }));
+    await writer.register(['account'], args);
+    const first = await valueAt(store);
+    expect(first.startsWith('g1.')).toBe(true);
+    await writer.update();
+    expect(split(await valueAt(store)).body).not.toBe(split(first).body);
+    expect((await new ServiceRegistry(options(store)).find()).instances).toHaveLength(1);
+    expect(() => gcmCodec(SECRET, { format: 'g3' as 'g1' })).toThrow(/format/);
+  });
 });

@@ -34,6 +34,12 @@ export interface GcmCodecOptions {
    * `node:crypto` when the package is loaded through its `node` export condition).
    */
   readonly backend?: CryptoBackend;
+  /**
+   * What registries write: `g2` (default) keeps the ciphertext across routine refreshes, `g1` puts the
+   * expiry inside it, as releases before `g2` did and can read: for a rolling upgrade of a fleet whose
+   * readers are not all new yet. Both are always read.
+   */
+  readonly format?: 'g1' | 'g2';
 }
 
 function invalidRecord(message: string, cause?: unknown): RegistryError {
@@ -97,6 +103,10 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
   const secrets = normalizeSecrets(secret, { codec: 'gcm', minLength: GCM_MIN_SECRET_LENGTH });
   const backend = options.backend ?? getDefaultCryptoBackend();
   assertCryptoBackend(backend);
+  const format = options.format ?? 'g2';
+  if (format !== 'g1' && format !== 'g2') {
+    throw new RegistryError('invalid-argument', 'gcm codec format must be "g1" or "g2"');
+  }
   let keyring: Promise<Keyring> | undefined;
   let ready: Keyring | undefined;
   const getKeyring = (): Promise<Keyring> => {
@@ -202,7 +212,7 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
   };
 
   const decryptSync = backend.decryptGcmSync;
-  return {
+  const codec: RecordCodec = {
     name: 'gcm',
 
     async encode(plaintext: string, key: string): Promise<string> {
@@ -261,4 +271,9 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       return finish(opened, plaintextBytes, value);
     },
   };
+  if (format === 'g1') {
+    const { encodeRecord: _writesG2, ...g1Writer } = codec;
+    return g1Writer;
+  }
+  return codec;
 }
