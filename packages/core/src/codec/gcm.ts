@@ -21,8 +21,11 @@ import { concatBytes, decodeUtf8OrUndefined, encodeRecordText } from './utf8.js'
 const G1_PREFIX = 'g1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** Records whose last body the writer remembers, to write it again while only the expiry changes. */
-const WRITER_CACHE_LIMIT = 1024;
+/**
+ * Records whose last body one codec remembers, to write it again while only the expiry changes (about
+ * 1 KiB each). A process writing more records through one codec object gets fresh IVs for the oldest.
+ */
+const WRITER_CACHE_LIMIT = 16_384;
 const EXPIRY_FAILED = 'gcm value failed authentication of its expiry (tampered, moved or forged)';
 /** Minimum secret length for the `gcm` codec, in characters. */
 export const GCM_MIN_SECRET_LENGTH = 16;

@@ -71,7 +71,9 @@ export class RecordReader {
     }
     if (expiresAt === undefined) return undefined;
     const instance: Instance = { ...outcome, expiresAt };
-    this.#remember(key, { value: record.value, outcome: instance, body });
+    // In place: the same record, so no eviction; `set` on a present key keeps its place in the Map.
+    this.#cache.set(key, { value: record.value, outcome: instance, body });
+    this.#cachedChars += record.value.length - cached.value.length;
     return instance;
   }
 
