@@ -148,6 +148,8 @@ export function renderFindSection(input: FindSectionInput): string {
       `${Math.round(STEADY_SHARE * 100)} % of the records had a routine refresh by their own registry ` +
       '(`update()`: same content, new expiry), as a fleet refreshing every 10 s does in the second between two ' +
       'finds. **after every record had one routine refresh**: between two finds all of them were refreshed. ' +
+      'The writers live in the bench process, standing in for the instances’ own processes, so a full ' +
+      'garbage collection runs after their refreshes, outside the timing. ' +
       'A routine refresh writes the same ciphertext (gcm format `g2`) with a new expiry beside it, so the ' +
       'reader checks only the expiry’s HMAC (pure JS, two SHA-256 compressions) and decrypts nothing.',
     '- **node:crypto / Web Crypto**: the codec’s backend (`gcmCodec(secret, { backend })`).',
