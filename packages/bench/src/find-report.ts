@@ -15,6 +15,49 @@ export interface FindSectionInput {
 
 const TARGET_SEED_SPEEDUP = 30;
 const TARGET_FLOOR_RATIO = 3;
+/** Issue 14: a find after every record had one routine refresh, at most this times the floor. */
+const TARGET_REFRESHED_RATIO = 2;
+/** Issue 14: cold find at the largest size, node:crypto / Web Crypto; and at 1,000 on both. */
+const TARGET_COLD_NODE_RATIO = 4;
+const TARGET_COLD_WEB_RATIO = 8;
+const TARGET_COLD_1000_RATIO = 4;
+
+/** One row of the issue-14 targets table: `variant` at `size` against `limit` times the floor. */
+function floorTarget(size: FindSize, key: VariantKey, limit: number, what: string): string[] {
+  const entry = row(size, key);
+  const floor = row(size, 'mget');
+  const ratio = entry.ms.median / floor.ms.median;
+  return [
+    `${what} at ${size.size.toLocaleString('en-US')} instances ≤ ${limit}× the \`MGET\` floor`,
+    `${fmt(entry.ms.median)} ms ÷ ${fmt(floor.ms.median)} ms = ${fmtRatio(ratio)}`,
+    verdict(
+      ratio <= limit,
+      ratio <= limit
+        ? `${fmt((1 - ratio / limit) * 100)} % headroom`
+        : `${fmt((ratio / limit - 1) * 100)} % over`,
+    ),
+  ];
+}
+
+function issue14Targets(find: FindResult): string[][] {
+  const largest = find.sizes[find.sizes.length - 1] as FindSize;
+  const thousand = find.sizes.find((size) => size.size === 1_000);
+  const rows = [
+    floorTarget(
+      largest,
+      'refreshed-node',
+      TARGET_REFRESHED_RATIO,
+      '`find` after every record had one routine refresh (node:crypto)',
+    ),
+    floorTarget(largest, 'cold-node', TARGET_COLD_NODE_RATIO, 'cold `find`, node:crypto'),
+    floorTarget(largest, 'cold-web', TARGET_COLD_WEB_RATIO, 'cold `find`, Web Crypto'),
+  ];
+  if (thousand !== undefined && thousand !== largest) {
+    rows.push(floorTarget(thousand, 'cold-node', TARGET_COLD_1000_RATIO, 'cold `find`, node:crypto'));
+    rows.push(floorTarget(thousand, 'cold-web', TARGET_COLD_1000_RATIO, 'cold `find`, Web Crypto'));
+  }
+  return rows;
+}
 
 const row = (size: FindSize, key: VariantKey): FindRow => {
   const found = size.rows.find((entry) => entry.key === key);
@@ -66,23 +109,27 @@ export function renderFindSection(input: FindSectionInput): string {
       1,
     ),
     '',
+    markdownTable(['target (issue 14)', 'measured (median)', 'verdict'], issue14Targets(find), 1),
+    '',
     `The headline is the warm \`find()\` on node:crypto: a long-lived Node service calls \`find\` repeatedly, ` +
       'and records that have not been rewritten since its last call are not decrypted again. The other ' +
       `variants against the same two targets at ${n} instances:`,
     '',
     markdownTable(
       ['variant', 'median ms', `vs seed (≥ ${TARGET_SEED_SPEEDUP}×)`, `vs floor (≤ ${TARGET_FLOOR_RATIO}×)`],
-      (['warm-node', 'steady-node', 'cold-node', 'warm-web', 'cold-web'] as const).map((key) => {
-        const entry = row(largest, key);
-        const speedup = seed.ms.median / entry.ms.median;
-        const overFloor = entry.ms.median / floor.ms.median;
-        return [
-          entry.label,
-          fmt(entry.ms.median),
-          `${fmtRatio(speedup)} ${speedup >= TARGET_SEED_SPEEDUP ? 'met' : 'missed'}`,
-          `${fmtRatio(overFloor)} ${overFloor <= TARGET_FLOOR_RATIO ? 'met' : 'missed'}`,
-        ];
-      }),
+      (['warm-node', 'steady-node', 'refreshed-node', 'cold-node', 'warm-web', 'cold-web'] as const).map(
+        (key) => {
+          const entry = row(largest, key);
+          const speedup = seed.ms.median / entry.ms.median;
+          const overFloor = entry.ms.median / floor.ms.median;
+          return [
+            entry.label,
+            fmt(entry.ms.median),
+            `${fmtRatio(speedup)} ${speedup >= TARGET_SEED_SPEEDUP ? 'met' : 'missed'}`,
+            `${fmtRatio(overFloor)} ${overFloor <= TARGET_FLOOR_RATIO ? 'met' : 'missed'}`,
+          ];
+        },
+      ),
     ),
     '',
   );
@@ -96,10 +143,15 @@ export function renderFindSection(input: FindSectionInput): string {
       'has the same records to find. Variants:',
     '',
     '- **find() warm**: the same registry calls `find` again; nothing was rewritten, so no record is decrypted ' +
-      '(the cache is keyed by the exact ciphertext). **cold**: a fresh registry each time (empty cache, key ' +
+      '(the cache holds, per record key, the last value seen). **cold**: a fresh registry each time (empty cache, key ' +
       'derivation on first use), so every record is decrypted and validated. **steady**: between two finds ' +
-      `${Math.round(STEADY_SHARE * 100)} % of the records are rewritten (same plaintext, new IV), as a fleet ` +
-      'refreshing every 10 s does in the second between two finds; only those are decrypted again.',
+      `${Math.round(STEADY_SHARE * 100)} % of the records had a routine refresh by their own registry ` +
+      '(`update()`: same content, new expiry), as a fleet refreshing every 10 s does in the second between two ' +
+      'finds. **after every record had one routine refresh**: between two finds all of them were refreshed. ' +
+      'The writers live in the bench process, standing in for the instances’ own processes, so a full ' +
+      'garbage collection runs after their refreshes, outside the timing. ' +
+      'A routine refresh writes the same ciphertext (gcm format `g2`) with a new expiry beside it, so the ' +
+      'reader checks only the expiry’s HMAC (pure JS, two SHA-256 compressions) and decrypts nothing.',
     '- **node:crypto / Web Crypto**: the codec’s backend (`gcmCodec(secret, { backend })`).',
     '- **store.list() alone**: the store call `find` makes on a single Redis (one ' +
       '`SORT_RO ns:index:{svc} BY nosort GET # GET ns:{svc}:*`, the read-only SORT a full server under ' +
@@ -212,6 +264,7 @@ function notes(
 ): string[] {
   const { warm, floor, seed, list, core, sort, cold, coldWeb } = rows;
   const steady = row(input.find.sizes[input.find.sizes.length - 1] as FindSize, 'steady-node');
+  const refreshed = row(input.find.sizes[input.find.sizes.length - 1] as FindSize, 'refreshed-node');
   const batchDecodeUs = input.codecs?.find(
     (entry) => entry.codec === 'gcm' && entry.backend === 'node' && entry.operation.startsWith('decode x'),
   )?.medianUs;
@@ -240,12 +293,13 @@ function notes(
       'section 3; the rest is JSON parsing, validation, building the instance and filling the cache) and ' +
       `${fmt(coldWeb.ms.median - warm.ms.median)} ms on Web Crypto: a cold find is ` +
       `${fmtRatio(cold.ms.median / floor.ms.median)} the floor on node:crypto and ` +
-      `${fmtRatio(coldWeb.ms.median / floor.ms.median)} on Web Crypto. Every refresh writes a new ciphertext ` +
-      `(fresh IV), so the cache only saves the records rewritten since the last find: with ` +
-      `${Math.round(STEADY_SHARE * 100)} % rewritten, a find takes ${fmt(steady.ms.median)} ms ` +
-      `(${fmtRatio(steady.ms.median / floor.ms.median)} the floor, ${fmtRatio(seed.ms.median / steady.ms.median)} ` +
-      "faster than the seed's algorithm). The warm figure is the best case, reached when finds follow each " +
-      'other faster than instances refresh, and a process that calls `find` rarely pays close to the cold ' +
+      `${fmtRatio(coldWeb.ms.median / floor.ms.median)} on Web Crypto. A routine refresh keeps the ciphertext ` +
+      `(gcm \`g2\`: the expiry travels beside it under an HMAC), so the cache survives it: with ` +
+      `${Math.round(STEADY_SHARE * 100)} % refreshed, a find takes ${fmt(steady.ms.median)} ms ` +
+      `(${fmtRatio(steady.ms.median / floor.ms.median)} the floor), and after every record had one refresh ` +
+      `${fmt(refreshed.ms.median)} ms (${fmtRatio(refreshed.ms.median / floor.ms.median)}). Only records whose ` +
+      'content changed (status, meta, endpoints) or whose writer restarted are decrypted again; a process ' +
+      'that calls `find` for the first time pays the cold ' +
       `price. Against the seed's algorithm even the cold Web Crypto find is ` +
       `${fmtRatio(seed.ms.median / coldWeb.ms.median)} faster.`,
   );

@@ -51,6 +51,7 @@ export interface FindOptions {
 export type VariantKey =
   | 'warm-node'
   | 'steady-node'
+  | 'refreshed-node'
   | 'cold-node'
   | 'warm-web'
   | 'cold-web'
@@ -137,8 +138,17 @@ async function seedFind(client: Redis, codec: RecordCodec, count: number | undef
   return found;
 }
 
-/** Registers instances [from, to) through real registries, and writes the seed-format copy of each. */
-async function grow(options: FindOptions, from: number, to: number, seedCodec: RecordCodec): Promise<void> {
+/**
+ * Registers instances [from, to) through real registries (kept in `writers`, for routine refreshes),
+ * and writes the seed-format copy of each.
+ */
+async function grow(
+  options: FindOptions,
+  from: number,
+  to: number,
+  seedCodec: RecordCodec,
+  writers: ServiceRegistry[],
+): Promise<void> {
   const { client, store, nodeBackend } = options;
   await runBounded(to - from, 100, async (offset) => {
     const index = from + offset;
@@ -151,7 +161,9 @@ async function grow(options: FindOptions, from: number, to: number, seedCodec: R
       ttl: TTL_SECONDS,
       interval: 60,
     });
-    // No refresh loop: the record stays for TTL_SECONDS, longer than the whole bench.
+    writers[index] = registry;
+    // No refresh loop: the record stays for TTL_SECONDS, longer than the whole bench; the variants
+    // below refresh records through `update()`, as the loop would.
     await registry.register(ENDPOINTS, {
       serviceName: SERVICE,
       instanceId: instanceId(index),
@@ -192,32 +204,30 @@ const runsIn = (round: number, rounds: number, total: number) =>
 export async function benchFind(options: FindOptions): Promise<FindResult> {
   const { client, admin, store, nodeBackend, sizes, seedRounds } = options;
   const seedCodec = apicrudCodec(SECRET, { backend: nodeBackend });
-  const rewriteCodec = gcmCodec(SECRET, { backend: nodeBackend });
   const results: FindSize[] = [];
+  const writers: ServiceRegistry[] = [];
   const seedScanCount = 1000;
   let registered = 0;
   for (const size of sizes) {
     progress(`find: growing ${SERVICE} to ${size.toLocaleString('en-US')} instances`);
-    await grow(options, registered, size, seedCodec);
+    await grow(options, registered, size, seedCodec, writers);
     registered = size;
     const keys = Array.from({ length: size }, (_, index) => recordKey(nativeRef(index)));
     const warmNode = finder(store, nodeBackend);
     const warmWeb = finder(store, webCryptoBackend);
     const steadyNode = finder(store, nodeBackend);
-    // What a fleet refreshing every interval does between two finds: rewrite records with a fresh IV
-    // (same plaintext, new ciphertext), the next `count` of them in turn.
-    let rewriteCursor = 0;
-    const rewriteSome = async (count: number) => {
-      const indexes = Array.from({ length: count }, (_, offset) => (rewriteCursor + offset) % size);
-      rewriteCursor = (rewriteCursor + count) % size;
-      const values = (await client.mget(indexes.map((index) => recordKey(nativeRef(index))))) as string[];
-      await Promise.all(
-        indexes.map(async (index, position) => {
-          const key = plainRecordKey(nativeRef(index));
-          const plaintext = await rewriteCodec.decode(values[position] as string, key);
-          await store.put(nativeRef(index), await rewriteCodec.encode(plaintext, key), TTL_SECONDS * 1000);
-        }),
+    const refreshedNode = finder(store, nodeBackend);
+    // What a fleet refreshing every interval does between two finds: routine refreshes (content
+    // unchanged, a new expiry) by the records' own registries, the next `count` of them in turn.
+    let refreshCursor = 0;
+    const refreshSome = async (count: number) => {
+      const first = refreshCursor;
+      refreshCursor = (refreshCursor + count) % size;
+      await runBounded(count, 100, (offset) =>
+        (writers[(first + offset) % size] as ServiceRegistry).update(),
       );
+      // The writers stand in for the instances' own processes: their garbage is not the reader's to collect.
+      collectGarbage();
     };
     // The core's own share: the same records, handed over by a store that does no I/O.
     const records = await store.list(NAMESPACE, SERVICE);
@@ -277,10 +287,17 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
       }),
       variant(
         'steady-node',
-        `find() steady · node:crypto (${fmtPercent(STEADY_SHARE)} of records rewritten since the last find)`,
+        `find() steady · node:crypto (${fmtPercent(STEADY_SHARE)} of records refreshed since the last find)`,
         scripts,
         warm(steadyNode),
-        { prepare: () => rewriteSome(Math.max(1, Math.round(size * STEADY_SHARE))) },
+        { prepare: () => refreshSome(Math.max(1, Math.round(size * STEADY_SHARE))) },
+      ),
+      variant(
+        'refreshed-node',
+        'find() after every record had one routine refresh · node:crypto',
+        scripts,
+        warm(refreshedNode),
+        { prepare: () => refreshSome(size) },
       ),
       variant('cold-node', 'find() cold · node:crypto', scripts, cold(nodeBackend)),
       variant('warm-web', 'find() warm · Web Crypto', scripts, warm(warmWeb), {
@@ -367,7 +384,9 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
         entry.calls.push(delta.calls);
       }
     }
-    await Promise.all([warmNode.close(), warmWeb.close(), steadyNode.close(), coreOnly.close()]);
+    await Promise.all(
+      [warmNode, warmWeb, steadyNode, refreshedNode, coreOnly].map((registry) => registry.close()),
+    );
     results.push({
       size,
       dbsize: await admin.dbsize(),

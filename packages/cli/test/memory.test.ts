@@ -29,7 +29,7 @@ describe('every command against the memory store (the demo fleet)', () => {
     );
     expect(inspected).toMatchObject({
       key: 'reg:billing:billing-2',
-      codec: 'gcm (g1)',
+      codec: 'gcm (g2)',
       storeTtlMs: null,
       error: null,
     });

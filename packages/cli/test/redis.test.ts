@@ -89,7 +89,7 @@ describe.skipIf(found === undefined)('every command against a real Redis', () =>
     const shown = await runCli(['inspect', 'orders', 'orders-1', '--json'], env);
     expect(shown.code).toBe(0);
     const report = JSON.parse(shown.stdout);
-    expect(report).toMatchObject({ key: `${namespace}:{orders}:orders-1`, codec: 'gcm (g1)', error: null });
+    expect(report).toMatchObject({ key: `${namespace}:{orders}:orders-1`, codec: 'gcm (g2)', error: null });
     expect(report.keyId).toMatch(/^[A-Za-z0-9_-]{8}$/);
     expect(report.storeTtlMs).toBeGreaterThan(0);
     expect(report.ttlLeftMs).toBeGreaterThan(0);

@@ -2,8 +2,10 @@ export type {
   ApicrudCodecOptions,
   CbcKey,
   CryptoBackend,
+  DecodedRecord,
   GcmCodecOptions,
   GcmKey,
+  RecordBody,
   RecordCodec,
   SecretInput,
 } from './codec/index.js';

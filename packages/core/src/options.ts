@@ -148,6 +148,11 @@ function resolveCodec(options: RegistryOptions, mode: 'native' | 'apicrud'): Rec
     if (typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
       throw new RegistryError('invalid-argument', 'a codec object needs encode and decode methods');
     }
+    for (const optional of ['encodeRecord', 'decodeRecord', 'decodeRecordSync'] as const) {
+      if (codec[optional] !== undefined && typeof codec[optional] !== 'function') {
+        throw new RegistryError('invalid-argument', `the codec's ${optional} must be a function when given`);
+      }
+    }
     return codec;
   }
   if (options.secret === undefined) {

@@ -121,8 +121,10 @@ const isStringArray = (value: unknown): value is string[] =>
  * Parses a decrypted record and checks it belongs at `ref`. Records of this project's native format
  * (with `v`) must carry their own expiry; apicrud-format records may carry `expires_at`, `name` and `id`
  * (our registry writes them) or not (Python apicrud writes none), and whatever they carry is checked.
+ * `besideExpiresAt`: the authenticated expiry a codec carried beside the ciphertext (gcm `g2`); the
+ * JSON must then hold none.
  */
-export function parseRecord(plaintext: string, ref: RecordRef): Instance {
+export function parseRecord(plaintext: string, ref: RecordRef, besideExpiresAt?: number): Instance {
   let json: unknown;
   try {
     json = JSON.parse(plaintext);
@@ -156,7 +158,8 @@ export function parseRecord(plaintext: string, ref: RecordRef): Instance {
   ) {
     reject('bad meta');
   }
-  const expiresAt = record.expires_at ?? null;
+  if (besideExpiresAt !== undefined && record.expires_at !== undefined) reject('two expiries');
+  const expiresAt = besideExpiresAt ?? record.expires_at ?? null;
   if (expiresAt !== null && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)))
     reject('bad expires_at');
   if (native && expiresAt === null) reject('missing expires_at');

@@ -38,8 +38,9 @@ export interface PutOptions {
   readonly changed?: boolean;
   /**
    * Given only to stores that declare `capabilities.comparePrevious`: a prefix of the value this
-   * writer wrote last at this key, unique per write (for the gcm codec its header and random IV, 28
-   * characters; otherwise the whole value). In the same atomic step as the write the store compares
+   * writer wrote last at this key, which no other writer's value starts with (for the gcm codec its
+   * header and random IV, 28 characters: per write in `g1`, per writer and content in `g2`, whose
+   * routine refreshes keep the IV; otherwise the whole value). In the same atomic step as the write the store compares
    * what the key held just before, and `put` resolves to a `PutResult`. Default none: no comparison.
    */
   readonly expectPrevious?: string;

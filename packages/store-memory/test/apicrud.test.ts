@@ -153,6 +153,6 @@ describe('a registry in apicrud mode on the memory store', () => {
       refresh: false,
     });
     const [stored] = await store.list('reg');
-    expect(stored?.value.startsWith('g1.')).toBe(true);
+    expect(stored?.value.startsWith('g2.')).toBe(true);
   });
 });

@@ -15,6 +15,20 @@ function refusal(action: () => unknown): string {
 }
 
 describe('options nobody would mean', () => {
+  it("a codec object's optional methods must be functions when given", () => {
+    const codec = {
+      name: 'custom',
+      encode: async (text: string) => text,
+      decode: async (text: string) => text,
+    };
+    expect(() => new ServiceRegistry({ store: memoryStore(), codec })).not.toThrow();
+    expect(
+      refusal(
+        () => new ServiceRegistry({ store: memoryStore(), codec: { ...codec, encodeRecord: 1 } as never }),
+      ),
+    ).toBe("the codec's encodeRecord must be a function when given");
+  });
+
   it('nearestName finds typos, swaps and case slips, and nothing for a far name', () => {
     const known = ['interval', 'ttl', 'namespace', 'publicUrl', 'baseUrl'];
     expect(nearestName('intervall', known)).toBe('interval');

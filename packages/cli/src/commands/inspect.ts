@@ -5,8 +5,8 @@ import { type Io, json } from '../output.js';
 
 /** What the stored value says about itself, before decryption. */
 function describeValue(value: string): { codec: string; keyId: string | null } {
-  const gcm = /^g1\.([A-Za-z0-9_-]+)\./.exec(value);
-  if (gcm) return { codec: 'gcm (g1)', keyId: gcm[1] as string };
+  const gcm = /^(g[12])\.([A-Za-z0-9_-]+)\./.exec(value);
+  if (gcm) return { codec: `gcm (${gcm[1]})`, keyId: gcm[2] as string };
   return { codec: 'apicrud (AES-CBC)', keyId: null };
 }
 

@@ -8,8 +8,45 @@ export interface RecordCodec {
   readonly name: string;
   /** Output is ASCII (base64 and separators only). */
   encode(plaintext: string, key: string): Promise<string>;
-  /** Throws `RegistryError` with code `invalid-record` when the value cannot be decoded. */
+  /**
+   * Throws `RegistryError` with code `invalid-record` when the value cannot be decoded. A value whose
+   * expiry travels beside the ciphertext (`encodeRecord`) decodes to its JSON with `expires_at` put back.
+   */
   decode(value: string, key: string): Promise<string>;
+  /**
+   * Optional: encodes a record whose expiry travels beside the ciphertext, so a refresh that changes
+   * nothing but the expiry leaves the ciphertext as it was and readers' caches stay warm. `content` is
+   * the record's JSON without `expires_at`; `expiresAt` in ms since the epoch. Registries use it when
+   * present (native mode), `encode` otherwise.
+   */
+  encodeRecord?(content: string, expiresAt: number, key: string): Promise<string>;
+  /** Optional: `decode` that hands the expiry beside the ciphertext back apart; see `DecodedRecord`. */
+  decodeRecord?(value: string, key: string): Promise<DecodedRecord>;
+  /**
+   * Optional: `decodeRecord` without a promise, for decoding a whole `find` in one batch; undefined
+   * when it cannot run synchronously (keys not derived yet, or a backend without synchronous AES).
+   */
+  decodeRecordSync?(value: string, key: string): DecodedRecord | undefined;
+}
+
+/** What `RecordCodec.decodeRecord` returns. */
+export interface DecodedRecord {
+  /** The record's JSON; without `expires_at` when `expiresAt` is set. */
+  readonly plaintext: string;
+  /** The expiry carried beside the ciphertext, ms since the epoch; undefined when the JSON holds it. */
+  readonly expiresAt?: number;
+  /** Recognises later values with this very ciphertext; readers keep it, not the plaintext, between finds. */
+  readonly body?: RecordBody;
+}
+
+/** A decoded ciphertext that travels with a separately authenticated expiry (gcm `g2`). */
+export interface RecordBody {
+  /**
+   * Given a later value at the same key: when it holds this very ciphertext and only a new expiry,
+   * that expiry, checked synchronously; undefined when the ciphertext differs (decode it afresh).
+   * Throws `invalid-record` when the ciphertext is the same but the expiry field fails authentication.
+   */
+  sameBody(value: string): number | undefined;
 }
 
 /** One secret, or a list where the first encrypts and all decrypt (key rotation). */

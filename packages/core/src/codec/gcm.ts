@@ -1,25 +1,32 @@
-import {
-  assertCryptoBackend,
-  type CryptoBackend,
-  type GcmKey,
-  getDefaultCryptoBackend,
-} from '../crypto/backend.js';
+import { assertCryptoBackend, type CryptoBackend, getDefaultCryptoBackend } from '../crypto/backend.js';
 import { RegistryError } from '../errors.js';
-import { decodeBase64, encodeBase64, encodeBase64Url } from './base64.js';
-import type { RecordCodec, SecretInput } from './codec.js';
+import { decodeBase64, encodeBase64 } from './base64.js';
+import type { DecodedRecord, RecordBody, RecordCodec, SecretInput } from './codec.js';
+import {
+  expiryText,
+  G2_PREFIX,
+  type G2Fields,
+  MAC_CHARS,
+  type MacPrefix,
+  macMatches,
+  macPrefix,
+  macText,
+  parseExpiry,
+  splitG2,
+} from './gcm-expiry.js';
+import { deriveKeyring, type Keyring, type SecretKeys } from './gcm-keyring.js';
 import { normalizeSecrets } from './secrets.js';
-import { concatBytes, decodeUtf8OrUndefined, encodeRecordText, encodeUtf8 } from './utf8.js';
+import { concatBytes, decodeUtf8OrUndefined, encodeRecordText } from './utf8.js';
 
-const FORMAT_PREFIX = 'g1';
-// Changing any of these makes every stored record unreadable: they are part of format `g1`.
-const HKDF_SALT = encodeUtf8('service-registry/record/v1');
-const KEY_INFO = encodeUtf8('aes-256-gcm key');
-const KEY_ID_INFO = encodeUtf8('key id');
-const KEY_BYTES = 32;
-// 6 bytes are 8 base64url characters: a 1 in 2^48 chance that two secrets share an id.
-const KEY_ID_BYTES = 6;
+const G1_PREFIX = 'g1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/**
+ * Records whose last body one codec remembers, to write it again while only the expiry changes (about
+ * 1 KiB each). A process writing more records through one codec object gets fresh IVs for the oldest.
+ */
+const WRITER_CACHE_LIMIT = 16_384;
+const EXPIRY_FAILED = 'gcm value failed authentication of its expiry (tampered, moved or forged)';
 /** Minimum secret length for the `gcm` codec, in characters. */
 export const GCM_MIN_SECRET_LENGTH = 16;
 
@@ -30,115 +37,246 @@ export interface GcmCodecOptions {
    * `node:crypto` when the package is loaded through its `node` export condition).
    */
   readonly backend?: CryptoBackend;
-}
-
-interface Keyring {
-  readonly currentKeyId: string;
-  readonly currentKey: GcmKey;
-  readonly keysById: ReadonlyMap<string, GcmKey>;
-}
-
-async function deriveKeyring(backend: CryptoBackend, secrets: readonly string[]): Promise<Keyring> {
-  const derived = await Promise.all(
-    secrets.map(async (secret) => {
-      const input = encodeUtf8(secret);
-      const [raw, id] = await Promise.all([
-        backend.hkdfSha256(input, HKDF_SALT, KEY_INFO, KEY_BYTES),
-        backend.hkdfSha256(input, HKDF_SALT, KEY_ID_INFO, KEY_ID_BYTES),
-      ]);
-      const key = await backend.importGcmKey(raw);
-      // The prepared key holds its own copy; do not leave key bytes lying around on the heap.
-      raw.fill(0);
-      input.fill(0);
-      return { id: encodeBase64Url(id), key };
-    }),
-  );
-  const keysById = new Map<string, GcmKey>();
-  for (const { id, key } of derived) if (!keysById.has(id)) keysById.set(id, key);
-  const [current] = derived as [(typeof derived)[number]];
-  return { currentKeyId: current.id, currentKey: current.key, keysById };
+  /**
+   * What registries write: `g2` (default) keeps the ciphertext across routine refreshes, `g1` puts the
+   * expiry inside it, as releases before `g2` did and can read: for a rolling upgrade of a fleet whose
+   * readers are not all new yet. Both are always read.
+   */
+  readonly format?: 'g1' | 'g2';
 }
 
 function invalidRecord(message: string, cause?: unknown): RegistryError {
   return new RegistryError('invalid-record', message, cause === undefined ? undefined : { cause });
 }
 
+/** A decoded `g2` body: checks later values of its key against it and its MAC prefix. */
+class G2Body implements RecordBody {
+  readonly #body: string;
+  readonly #prefix: MacPrefix;
+
+  constructor(body: string, prefix: MacPrefix) {
+    this.#body = body;
+    this.#prefix = prefix;
+  }
+
+  sameBody(value: string): number | undefined {
+    const bodyEnd = this.#body.length;
+    if (value.charCodeAt(bodyEnd) !== 46 || !value.startsWith(this.#body)) return undefined;
+    const expiryStart = bodyEnd + MAC_CHARS + 2;
+    if (value.charCodeAt(expiryStart - 1) !== 46) throw invalidRecord('gcm value has no expiry field');
+    const expiresAt = parseExpiry(value, expiryStart);
+    if (expiresAt === undefined || !macMatches(this.#prefix, value, bodyEnd + 1, expiryStart)) {
+      throw invalidRecord(EXPIRY_FAILED);
+    }
+    return expiresAt;
+  }
+}
+
+/** A value split and checked up to its decryption. */
+interface Sealed {
+  readonly keys: SecretKeys;
+  readonly iv: Uint8Array;
+  readonly sealed: Uint8Array;
+  readonly aad: Uint8Array;
+  readonly g2?: { readonly fields: G2Fields; readonly prefix: MacPrefix };
+}
+
+interface WrittenBody {
+  readonly content: string;
+  readonly keyId: string;
+  readonly body: string;
+  readonly prefix: MacPrefix;
+}
+
 /**
- * The default record codec: AES-256-GCM, output `g1.<key id>.<base64(iv || ciphertext || tag)>`.
+ * The default record codec: AES-256-GCM. `encode` writes `g1.<key id>.<base64(iv || ciphertext || tag)>`
+ * (the record, expiry included, inside the ciphertext). `encodeRecord`, which registries use, writes
+ * `g2.<key id>.<base64(iv || ciphertext || tag)>.<mac>.<expiry>`: the ciphertext holds the record
+ * without its expiry and is written again unchanged, IV and all, while the content and the key stay
+ * the same (any change gets a fresh IV), so readers' caches survive routine refreshes; the expiry
+ * beside it is authenticated by HMAC-SHA-256 over the format, key id, IV, tag, record key and expiry.
  *
- * The AES key and an 8-character key id are derived from each secret with HKDF-SHA-256; HKDF is not a
- * password hash, which is why secrets must have at least 16 characters (use random ones). Each value
- * gets a random 96-bit IV and is bound to its record key as additional authenticated data, so a value
- * copied to another key fails. `secret` may be a list: the first encrypts, every one decrypts, and the
- * key id picks the right one without trial decryption. Keys are derived on first use and cached.
+ * The AES key, an HMAC key and an 8-character key id are derived from each secret with HKDF-SHA-256;
+ * HKDF is not a password hash, which is why secrets must have at least 16 characters (use random ones).
+ * Each value is bound to its record key (GCM additional data, and the MAC), so a value copied to another
+ * key fails. `secret` may be a list: the first encrypts, every one decrypts, and the key id picks the
+ * right one without trial decryption. Keys are derived on first use and cached. Both formats decode.
  */
 export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): RecordCodec {
   const secrets = normalizeSecrets(secret, { codec: 'gcm', minLength: GCM_MIN_SECRET_LENGTH });
   const backend = options.backend ?? getDefaultCryptoBackend();
   assertCryptoBackend(backend);
+  const format = options.format ?? 'g2';
+  if (format !== 'g1' && format !== 'g2') {
+    throw new RegistryError('invalid-argument', 'gcm codec format must be "g1" or "g2"');
+  }
   let keyring: Promise<Keyring> | undefined;
+  let ready: Keyring | undefined;
   const getKeyring = (): Promise<Keyring> => {
-    keyring ??= deriveKeyring(backend, secrets).catch((error: unknown) => {
-      // A failure (e.g. no Web Crypto in this runtime) must not be cached for the codec's lifetime.
-      keyring = undefined;
-      throw error;
-    });
+    keyring ??= deriveKeyring(backend, secrets).then(
+      (derived) => {
+        ready = derived;
+        return derived;
+      },
+      (error: unknown) => {
+        // A failure (e.g. no Web Crypto in this runtime) must not be cached for the codec's lifetime.
+        keyring = undefined;
+        throw error;
+      },
+    );
     return keyring;
   };
+  const written = new Map<string, WrittenBody>();
+  const decodeBytes = backend.decodeBase64 ?? decodeBase64;
 
-  return {
+  const seal = async (plaintext: string, key: string, keys: SecretKeys): Promise<Uint8Array> => {
+    const iv = backend.randomBytes(IV_BYTES);
+    if (iv.length !== IV_BYTES) {
+      throw new RegistryError(
+        'invalid-argument',
+        `crypto backend returned ${iv.length} random bytes, not 12`,
+      );
+    }
+    const aad = encodeRecordText(key, 'record key');
+    return concatBytes(
+      iv,
+      await backend.encryptGcm(keys.gcm, iv, encodeRecordText(plaintext, 'plaintext'), aad),
+    );
+  };
+
+  const open = (value: string, key: string, ring: Keyring): Sealed => {
+    if (typeof value !== 'string') throw invalidRecord('gcm value is not a string');
+    const aad = encodeRecordText(key, 'record key');
+    let keyId: string | undefined;
+    let payload: string | undefined;
+    let fields: G2Fields | undefined;
+    if (value.startsWith(`${G2_PREFIX}.`)) {
+      fields = splitG2(value);
+      if (fields === undefined)
+        throw invalidRecord('not a gcm value (expected "g2.<key id>.<base64>.<mac>.<expiry>")');
+      ({ keyId, payload } = fields);
+    } else {
+      const parts = value.split('.', 4);
+      if (parts.length === 3 && parts[0] === G1_PREFIX) [, keyId, payload] = parts;
+      if (keyId === undefined || payload === undefined) {
+        throw invalidRecord('not a gcm value (expected "g1.<key id>.<base64>")');
+      }
+    }
+    const keys = ring.byId.get(keyId);
+    if (keys === undefined) throw invalidRecord("written with an unknown key (another cluster's secret?)");
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeBytes(payload);
+    } catch (cause) {
+      throw invalidRecord('gcm value is not valid base64', cause);
+    }
+    if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm value is truncated');
+    const iv = bytes.subarray(0, IV_BYTES);
+    const sealed = bytes.subarray(IV_BYTES);
+    if (fields === undefined) return { keys, iv, sealed, aad };
+    const prefix = macPrefix(
+      keys.mac,
+      keyId,
+      concatBytes(iv, sealed.subarray(sealed.length - TAG_BYTES)),
+      aad,
+    );
+    // The expiry is checked before decrypting: a forged one costs no AES.
+    if (!macMatches(prefix, value, fields.bodyEnd + 1, fields.bodyEnd + MAC_CHARS + 2)) {
+      throw invalidRecord(EXPIRY_FAILED);
+    }
+    return { keys, iv, sealed, aad, g2: { fields, prefix } };
+  };
+
+  const finish = (opened: Sealed, plaintextBytes: Uint8Array, value: string): DecodedRecord => {
+    const plaintext = decodeUtf8OrUndefined(plaintextBytes);
+    // Authenticated yet not UTF-8: written by a foreign encoder holding our secret.
+    if (plaintext === undefined) throw invalidRecord('gcm value does not hold UTF-8 text');
+    if (opened.g2 === undefined) return { plaintext };
+    const { fields, prefix } = opened.g2;
+    return {
+      plaintext,
+      expiresAt: fields.expiresAt,
+      body: new G2Body(value.slice(0, fields.bodyEnd), prefix),
+    };
+  };
+
+  const failedOpen = (cause: unknown): RegistryError =>
+    invalidRecord('gcm value failed authentication (tampered, or copied from another key)', cause);
+
+  const decodeRecord = async (value: string, key: string): Promise<DecodedRecord> => {
+    const opened = open(value, key, ready ?? (await getKeyring()));
+    let plaintextBytes: Uint8Array;
+    try {
+      plaintextBytes = await backend.decryptGcm(opened.keys.gcm, opened.iv, opened.sealed, opened.aad);
+    } catch (cause) {
+      throw failedOpen(cause);
+    }
+    return finish(opened, plaintextBytes, value);
+  };
+
+  const decryptSync = backend.decryptGcmSync;
+  const codec: RecordCodec = {
     name: 'gcm',
 
     async encode(plaintext: string, key: string): Promise<string> {
-      const plaintextBytes = encodeRecordText(plaintext, 'plaintext');
-      const aad = encodeRecordText(key, 'record key');
-      const { currentKey, currentKeyId } = await getKeyring();
-      const iv = backend.randomBytes(IV_BYTES);
-      if (iv.length !== IV_BYTES) {
-        throw new RegistryError(
-          'invalid-argument',
-          `crypto backend returned ${iv.length} random bytes, not 12`,
-        );
+      const { current } = await getKeyring();
+      return `${G1_PREFIX}.${current.id}.${encodeBase64(await seal(plaintext, key, current))}`;
+    },
+
+    async encodeRecord(content: string, expiresAt: number, key: string): Promise<string> {
+      const expiry = expiryText(expiresAt);
+      const { current } = await getKeyring();
+      let body = written.get(key);
+      // The same plaintext under the same key and record key: the same IV gives the same bytes, and
+      // nothing else. Any other change gets a fresh random IV: an IV never meets two plaintexts.
+      if (body === undefined || body.content !== content || body.keyId !== current.id) {
+        const bytes = await seal(content, key, current);
+        const ivAndTag = concatBytes(bytes.subarray(0, IV_BYTES), bytes.subarray(bytes.length - TAG_BYTES));
+        const prefix = macPrefix(current.mac, current.id, ivAndTag, encodeRecordText(key, 'record key'));
+        body = {
+          content,
+          keyId: current.id,
+          body: `${G2_PREFIX}.${current.id}.${encodeBase64(bytes)}`,
+          prefix,
+        };
+        written.delete(key);
+        if (written.size >= WRITER_CACHE_LIMIT) written.delete(written.keys().next().value as string);
+        written.set(key, body);
       }
-      const sealed = await backend.encryptGcm(currentKey, iv, plaintextBytes, aad);
-      return `${FORMAT_PREFIX}.${currentKeyId}.${encodeBase64(concatBytes(iv, sealed))}`;
+      return `${body.body}.${macText(body.prefix, expiry)}.${expiry}`;
     },
 
     async decode(value: string, key: string): Promise<string> {
-      if (typeof value !== 'string') throw invalidRecord('gcm value is not a string');
-      const aad = encodeRecordText(key, 'record key');
-      const parts = value.split('.', 4);
-      const [prefix, keyId, payload] = parts;
-      if (parts.length !== 3 || prefix !== FORMAT_PREFIX || keyId === undefined || payload === undefined) {
-        throw invalidRecord('not a gcm value (expected "g1.<key id>.<base64>")');
-      }
-      const { keysById } = await getKeyring();
-      const gcmKey = keysById.get(keyId);
-      if (gcmKey === undefined) {
-        throw invalidRecord("written with an unknown key (another cluster's secret?)");
-      }
-      let bytes: Uint8Array;
+      const decoded = await decodeRecord(value, key);
+      if (decoded.expiresAt === undefined) return decoded.plaintext;
+      // The expiry beside the ciphertext goes back into the JSON, so `decode` means what it always did.
+      let json: unknown;
       try {
-        bytes = decodeBase64(payload);
-      } catch (cause) {
-        throw invalidRecord('gcm value is not valid base64', cause);
+        json = JSON.parse(decoded.plaintext);
+      } catch {
+        return decoded.plaintext;
       }
-      if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm value is truncated');
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) return decoded.plaintext;
+      return JSON.stringify({ ...json, expires_at: decoded.expiresAt });
+    },
+
+    decodeRecord,
+
+    decodeRecordSync(value: string, key: string): DecodedRecord | undefined {
+      if (ready === undefined || decryptSync === undefined) return undefined;
+      const opened = open(value, key, ready);
       let plaintextBytes: Uint8Array;
       try {
-        plaintextBytes = await backend.decryptGcm(
-          gcmKey,
-          bytes.subarray(0, IV_BYTES),
-          bytes.subarray(IV_BYTES),
-          aad,
-        );
+        plaintextBytes = decryptSync(opened.keys.gcm, opened.iv, opened.sealed, opened.aad);
       } catch (cause) {
-        throw invalidRecord('gcm value failed authentication (tampered, or copied from another key)', cause);
+        throw failedOpen(cause);
       }
-      const plaintext = decodeUtf8OrUndefined(plaintextBytes);
-      // Authenticated yet not UTF-8: written by a foreign encoder holding our secret.
-      if (plaintext === undefined) throw invalidRecord('gcm value does not hold UTF-8 text');
-      return plaintext;
+      return finish(opened, plaintextBytes, value);
     },
   };
+  if (format === 'g1') {
+    const { encodeRecord: _writesG2, ...g1Writer } = codec;
+    return g1Writer;
+  }
+  return codec;
 }

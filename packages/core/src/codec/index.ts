@@ -5,6 +5,6 @@ export { getDefaultCryptoBackend, setDefaultCryptoBackend } from '../crypto/back
 export { webCryptoBackend } from '../crypto/web.js';
 export type { ApicrudCodecOptions } from './apicrud.js';
 export { apicrudCodec } from './apicrud.js';
-export type { RecordCodec, SecretInput } from './codec.js';
+export type { DecodedRecord, RecordBody, RecordCodec, SecretInput } from './codec.js';
 export type { GcmCodecOptions } from './gcm.js';
 export { GCM_MIN_SECRET_LENGTH, gcmCodec } from './gcm.js';

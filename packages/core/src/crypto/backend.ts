@@ -46,6 +46,16 @@ export interface CryptoBackend {
   encryptCbc(key: CbcKey, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   /** AES-256-CBC without padding or padding checks: the caller validates and strips any padding. */
   decryptCbc(key: CbcKey, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional: `decryptGcm` without a promise, so `find` can decode a whole fleet in one synchronous
+   * batch; throws where `decryptGcm` rejects. The node backend has it (OpenSSL is synchronous anyway).
+   */
+  decryptGcmSync?(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * Optional: standard base64 with padding, as strict as core's own decoder (throws `SyntaxError` on any
+   * string `encodeBase64` would not produce), on native code.
+   */
+  decodeBase64?(text: string): Uint8Array;
 }
 
 const backendMethods = [

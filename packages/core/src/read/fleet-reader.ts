@@ -63,17 +63,27 @@ export class FleetReader {
     const now = this.#time ? this.#time.now() : clock.now();
     const instances: Instance[] = [];
     let rejected = 0;
-    // Unchanged records are answered from the reader's cache synchronously; only the rest are decrypted.
+    // Unchanged records are answered from the reader's cache, and with a codec that decodes
+    // synchronously the rest too, in one batch with no promise per record; only what is left is awaited.
     const keys = records.map((record) => record.key ?? recordKey(record));
-    const outcomes = records.map((record, index) => this.#reader.readKnown(record, keys[index] as string));
+    const reader = this.#reader;
+    const outcomes = records.map((record, index) => reader.readSync(record, keys[index] as string));
     const misses: number[] = [];
     for (let index = 0; index < outcomes.length; index++)
       if (outcomes[index] === undefined) misses.push(index);
     if (misses.length > 0) {
+      // The first decode derives the codec's keys (a fresh process); after it a codec that decodes
+      // synchronously takes the rest in one batch.
+      const [first, ...rest] = misses as [number, ...number[]];
+      outcomes[first] = await reader.read(records[first] as StoredRecord, keys[first] as string);
+      const left = rest.filter((index) => {
+        outcomes[index] = reader.readSync(records[index] as StoredRecord, keys[index] as string);
+        return outcomes[index] === undefined;
+      });
       const decoded = await Promise.all(
-        misses.map((index) => this.#reader.read(records[index] as StoredRecord, keys[index] as string)),
+        left.map((index) => reader.read(records[index] as StoredRecord, keys[index] as string)),
       );
-      misses.forEach((recordIndex, missIndex) => {
+      left.forEach((recordIndex, missIndex) => {
         outcomes[recordIndex] = decoded[missIndex];
       });
     }

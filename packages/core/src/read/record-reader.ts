@@ -1,4 +1,4 @@
-import type { RecordCodec } from '../codec/codec.js';
+import type { DecodedRecord, RecordBody, RecordCodec } from '../codec/codec.js';
 import { RegistryError } from '../errors.js';
 import { type Instance, parseRecord } from '../record.js';
 import type { StoredRecord } from '../store.js';
@@ -21,14 +21,18 @@ const CACHE_CHAR_LIMIT = 32 * 1024 * 1024;
 interface CacheEntry {
   readonly value: string;
   readonly outcome: Instance | string;
+  /** The codec's handle on the ciphertext, when it can recognise a later value with the same one. */
+  readonly body?: RecordBody | undefined;
 }
 
 /**
  * Decrypts and validates stored values. A value that has not changed since it was last read is not
- * decrypted again: the cache holds, per record key, the last ciphertext seen and what it decoded to,
- * and an authenticated ciphertext always decrypts to the same plaintext. Keying by the record key and
- * comparing the ciphertext keeps a lookup cheap (no hashing of the value) and holds one entry per
- * record. Expiry is checked by the caller on every read.
+ * decrypted again: the cache holds, per record key, the last value seen and what it decoded to, and an
+ * authenticated ciphertext always decrypts to the same plaintext. A value that carries its expiry
+ * beside the ciphertext (gcm `g2`) keeps its ciphertext across routine refreshes: when only the expiry
+ * changed, the codec checks the new expiry's MAC synchronously and the cached instance comes back with
+ * it. Keying by the record key and comparing the value keeps a lookup cheap (no hashing of the value)
+ * and holds one entry per record. Expiry is checked by the caller on every read.
  */
 export class RecordReader {
   readonly #codec: RecordCodec;
@@ -42,32 +46,98 @@ export class RecordReader {
     this.#maxRecordBytes = maxRecordBytes;
   }
 
-  /** The outcome without decrypting, when the value is oversized or unchanged since the last read. */
+  /**
+   * The outcome without decrypting, when the value is oversized, unchanged since the last read, or
+   * changed only in its authenticated expiry.
+   */
   readKnown(record: StoredRecord, key: string): Instance | Rejection | undefined {
     if (record.value.length > this.#maxRecordBytes) {
       return { reason: `larger than ${this.#maxRecordBytes} bytes`, firstSeen: false };
     }
     const cached = this.#cache.get(key);
-    if (cached === undefined || cached.value !== record.value) return undefined;
-    return typeof cached.outcome === 'string' ? { reason: cached.outcome, firstSeen: false } : cached.outcome;
+    if (cached === undefined) return undefined;
+    const { outcome, body } = cached;
+    if (cached.value === record.value) {
+      return typeof outcome === 'string' ? { reason: outcome, firstSeen: false } : outcome;
+    }
+    if (typeof outcome === 'string' || body === undefined) return undefined;
+    let expiresAt: number | undefined;
+    try {
+      expiresAt = body.sameBody(record.value);
+    } catch (error) {
+      // A forged or damaged expiry field: the full decode rejects it, and says why once.
+      if (error instanceof RegistryError) return undefined;
+      throw error;
+    }
+    if (expiresAt === undefined) return undefined;
+    const instance: Instance = { ...outcome, expiresAt };
+    // In place: the same record, so no eviction; `set` on a present key keeps its place in the Map.
+    this.#cache.set(key, { value: record.value, outcome: instance, body });
+    this.#cachedChars += record.value.length - cached.value.length;
+    return instance;
+  }
+
+  /** `readKnown`, else a synchronous decode when the codec can (`decodeRecordSync`); else undefined. */
+  readSync(record: StoredRecord, key: string): Instance | Rejection | undefined {
+    const known = this.readKnown(record, key);
+    const decodeSync = this.#codec.decodeRecordSync;
+    if (known !== undefined || decodeSync === undefined) return known;
+    let decoded: DecodedRecord | undefined;
+    try {
+      this.#checkKey(record);
+      decoded = decodeSync.call(this.#codec, record.value, key);
+      if (decoded === undefined) return undefined;
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      return this.#settle(record, key, error.message, undefined);
+    }
+    return this.#settle(record, key, this.#parse(decoded, record), decoded);
   }
 
   async read(record: StoredRecord, key: string): Promise<Instance | Rejection> {
     const known = this.readKnown(record, key);
     if (known !== undefined) return known;
     let outcome: Instance | string;
+    let decoded: DecodedRecord | undefined;
     try {
-      if (record.fault !== undefined) throw new RegistryError('invalid-record', record.fault);
-      // A key that does not split into valid names (`reg:svc:id:extra`) is no record of any layout.
-      if (record.key !== undefined || !isValidName(record.service) || !isValidName(record.instanceId)) {
-        throw new RegistryError('invalid-record', 'the key is not <namespace>:<service>:<instanceId>');
-      }
-      outcome = parseRecord(await this.#codec.decode(record.value, key), record);
+      this.#checkKey(record);
+      const codec = this.#codec;
+      decoded = codec.decodeRecord
+        ? await codec.decodeRecord(record.value, key)
+        : { plaintext: await codec.decode(record.value, key) };
+      outcome = this.#parse(decoded, record);
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
       outcome = error.message;
     }
-    this.#remember(key, { value: record.value, outcome });
+    return this.#settle(record, key, outcome, decoded);
+  }
+
+  #checkKey(record: StoredRecord): void {
+    if (record.fault !== undefined) throw new RegistryError('invalid-record', record.fault);
+    // A key that does not split into valid names (`reg:svc:id:extra`) is no record of any layout.
+    if (record.key !== undefined || !isValidName(record.service) || !isValidName(record.instanceId)) {
+      throw new RegistryError('invalid-record', 'the key is not <namespace>:<service>:<instanceId>');
+    }
+  }
+
+  #parse(decoded: DecodedRecord, record: StoredRecord): Instance | string {
+    try {
+      return parseRecord(decoded.plaintext, record, decoded.expiresAt);
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      return error.message;
+    }
+  }
+
+  #settle(
+    record: StoredRecord,
+    key: string,
+    outcome: Instance | string,
+    decoded: DecodedRecord | undefined,
+  ): Instance | Rejection {
+    const body = typeof outcome === 'string' ? undefined : decoded?.body;
+    this.#remember(key, { value: record.value, outcome, body });
     return typeof outcome === 'string' ? { reason: outcome, firstSeen: true } : outcome;
   }
 

@@ -11,9 +11,11 @@ export function valueAt(records: readonly StoredRecord[], ref: RecordRef): strin
   return stored?.value ?? null;
 }
 
-// A gcm value starts `g1.<8-character key id>.`, then the base64 of its random 96-bit IV (16
-// characters): these 28 characters are unique per write, so they stand for the whole value.
-const GCM_HEAD = /^g1\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9+/]{16}/;
+// A gcm value starts `g1.` or `g2.`, an 8-character key id and `.`, then the base64 of its random
+// 96-bit IV (16 characters). A `g1` IV is unique per write; a `g2` IV per writer and content (a routine
+// refresh writes the body again), which is all the check needs: another writer's record has its own IV,
+// and an older record of our own with the same IV is no other writer.
+const GCM_HEAD = /^g[12]\.[A-Za-z0-9_-]{8}\.[A-Za-z0-9+/]{16}/;
 
 /**
  * The `expectPrevious` prefix for a value this writer wrote: 28 characters of a gcm value, the whole

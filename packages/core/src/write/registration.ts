@@ -287,7 +287,16 @@ export class Registration {
   async #encode(instance: Instance, ref: RecordRef): Promise<string> {
     const { codec, mode, maxRecordBytes } = this.#options;
     const owner = mode === 'native' ? this.#duplicates.owner : undefined;
-    const value = await codec.encode(serializeRecord(instance, mode, owner), recordKey(ref));
+    // Native records go through `encodeRecord` when the codec has it: the expiry beside the
+    // ciphertext, so a routine refresh leaves the ciphertext, and readers' caches, as they were.
+    const value =
+      mode === 'native' && codec.encodeRecord && instance.expiresAt !== null
+        ? await codec.encodeRecord(
+            serializeRecord({ ...instance, expiresAt: null }, mode, owner),
+            instance.expiresAt,
+            recordKey(ref),
+          )
+        : await codec.encode(serializeRecord(instance, mode, owner), recordKey(ref));
     if (value.length > maxRecordBytes) {
       throw new RegistryError(
         'record-too-large',

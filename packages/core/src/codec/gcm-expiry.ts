@@ -1,0 +1,125 @@
+// The expiry field of a gcm `g2` value: `g2.<key id>.<base64(iv || ciphertext || tag)>.<mac>.<expiry>`.
+// The GCM body holds the record without its expiry, so it stays byte-identical across routine
+// refreshes; the expiry beside it is authenticated by HMAC-SHA-256 (first 16 bytes, base64url) over
+// the format, the key id, the body's IV and tag (which stand for the whole body: the tag authenticates
+// it), the record's full key and the expiry's exact characters.
+import {
+  absorbBlocks,
+  finishHmacSha256,
+  type HmacSha256Key,
+  type Sha256State,
+} from '../crypto/hmac-sha256.js';
+import { RegistryError } from '../errors.js';
+
+export const G2_PREFIX = 'g2';
+export const MAC_CHARS = 22;
+const MAC_BYTES = 16;
+/** Longest expiry field: `String()` of any ms timestamp is far shorter, and a tail this short is one block. */
+const MAX_EXPIRY_CHARS = 32;
+const IV_TAG_BYTES = 28;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const alphabetCodes = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));
+const tail = new Uint8Array(MAX_EXPIRY_CHARS);
+const digest = new Uint8Array(32);
+
+/** A record's MAC input up to its expiry, hashed: what every refresh of one body shares. */
+export interface MacPrefix {
+  readonly macKey: HmacSha256Key;
+  readonly midstate: Sha256State;
+  readonly absorbed: number;
+}
+
+/** The fixed part of the MAC input, zero-padded to whole SHA-256 blocks (its length is inside it). */
+export function macPrefix(
+  macKey: HmacSha256Key,
+  keyId: string,
+  ivAndTag: Uint8Array,
+  recordKey: Uint8Array,
+): MacPrefix {
+  if (ivAndTag.length !== IV_TAG_BYTES || keyId.length !== 8) {
+    throw new RegistryError('invalid-argument', 'a g2 MAC needs an 8-character key id, 12-byte IV and tag');
+  }
+  const used = 2 + 8 + IV_TAG_BYTES + 4 + recordKey.length;
+  const fixed = new Uint8Array(Math.ceil(used / 64) * 64);
+  let at = 0;
+  for (const char of `${G2_PREFIX}${keyId}`) fixed[at++] = char.charCodeAt(0);
+  fixed.set(ivAndTag, at);
+  at += IV_TAG_BYTES;
+  new DataView(fixed.buffer).setUint32(at, recordKey.length);
+  fixed.set(recordKey, at + 4);
+  return { macKey, midstate: absorbBlocks(macKey.inner, fixed), absorbed: fixed.length };
+}
+
+function computeMac(prefix: MacPrefix, value: string, start: number, end: number): void {
+  const length = end - start;
+  for (let index = 0; index < length; index++) tail[index] = value.charCodeAt(start + index) & 255;
+  finishHmacSha256(prefix.macKey, prefix.midstate, prefix.absorbed, tail, length, digest);
+}
+
+function sextetCode(index: number): number {
+  const byte = Math.floor((index * 6) / 8);
+  const shift = (index * 6) % 8;
+  const word = ((digest[byte] as number) << 8) | (byte + 1 < MAC_BYTES ? (digest[byte + 1] as number) : 0);
+  return alphabetCodes[(word >>> (10 - shift)) & 63] as number;
+}
+
+/** The MAC field for `expiry` (its exact characters). */
+export function macText(prefix: MacPrefix, expiry: string): string {
+  computeMac(prefix, expiry, 0, expiry.length);
+  let text = '';
+  for (let index = 0; index < MAC_CHARS; index++) text += String.fromCharCode(sextetCode(index));
+  return text;
+}
+
+/**
+ * Whether `value[macStart, macStart + 22)` is the MAC of the expiry `value[expiryStart, end)`, compared
+ * in constant time. The expiry must be at most 32 characters (checked by `parseExpiry` first).
+ */
+export function macMatches(prefix: MacPrefix, value: string, macStart: number, expiryStart: number): boolean {
+  computeMac(prefix, value, expiryStart, value.length);
+  let difference = 0;
+  for (let index = 0; index < MAC_CHARS; index++) {
+    difference |= sextetCode(index) ^ value.charCodeAt(macStart + index);
+  }
+  return difference === 0;
+}
+
+/** The expiry field of `expiresAt`; `invalid-argument` when it is not a finite number. */
+export function expiryText(expiresAt: number): string {
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+    throw new RegistryError('invalid-argument', 'expiresAt must be a finite number of ms');
+  }
+  const text = String(expiresAt);
+  if (text.length > MAX_EXPIRY_CHARS)
+    throw new RegistryError('invalid-argument', 'expiresAt is out of range');
+  return text;
+}
+
+/** The expiry in `value[start, end)`: undefined unless it is exactly what `expiryText` writes. */
+export function parseExpiry(value: string, start: number): number | undefined {
+  const length = value.length - start;
+  if (length < 1 || length > MAX_EXPIRY_CHARS) return undefined;
+  const text = value.slice(start);
+  const expiresAt = Number(text);
+  return Number.isFinite(expiresAt) && String(expiresAt) === text ? expiresAt : undefined;
+}
+
+/** Where the fields of a `g2` value start; undefined when its shape is wrong. */
+export interface G2Fields {
+  readonly keyId: string;
+  readonly payload: string;
+  /** Index of the `.` that ends the body `g2.<key id>.<payload>`. */
+  readonly bodyEnd: number;
+  readonly expiresAt: number;
+}
+
+export function splitG2(value: string): G2Fields | undefined {
+  if (!value.startsWith('g2.')) return undefined;
+  const keyEnd = value.indexOf('.', 3);
+  if (keyEnd < 0) return undefined;
+  const bodyEnd = value.indexOf('.', keyEnd + 1);
+  if (bodyEnd < 0 || value.charCodeAt(bodyEnd + 1 + MAC_CHARS) !== 46) return undefined;
+  const expiresAt = parseExpiry(value, bodyEnd + MAC_CHARS + 2);
+  if (expiresAt === undefined) return undefined;
+  return { keyId: value.slice(3, keyEnd), payload: value.slice(keyEnd + 1, bodyEnd), bodyEnd, expiresAt };
+}
