@@ -9,7 +9,7 @@ import { commandStats } from '@service-registry/redis-testing';
 import { memoryStore } from '@service-registry/store-memory';
 import { redisStore } from '@service-registry/store-redis';
 import { Redis } from 'ioredis';
-import { median, progress, SECRET } from './lib.js';
+import { median, progress, runBounded, SECRET } from './lib.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export interface DiscoveryOptions {
   /** The bench's redis-server. */
   readonly url: string;
-  /** Fleet sizes of the steady-state measurement. Full run: 50 and 250. */
+  /** Fleet sizes of the steady-state measurement. Full run: 50, 250 and 1,000. */
   readonly sizes: readonly number[];
   /** ttl 3 s × scale, interval 1 s × scale in the steady state. Full run: 1 (scaled to ttl 30 / interval 10). */
   readonly scale: number;
@@ -145,14 +145,19 @@ async function steadyState(
   const ttl = 3 * scale;
   const interval = 1 * scale;
   const namespace = `steady-${Date.now().toString(36)}`;
+  // A few shared command connections instead of one per instance (1,000 took over 10 minutes to set
+  // up); each view still gets its own store object, so its own subscriber connection, as a process would.
+  const clients = Array.from({ length: Math.min(8, instances) }, () => new Redis(url));
+  const connection = (index: number) => clients[index % clients.length] as Redis;
   const stores: ReturnType<typeof redisStore>[] = [];
-  const registries: ServiceRegistry[] = [];
-  const views: DiscoveryView[] = [];
-  for (let index = 0; index < instances; index++) {
-    const store = redisStore({ url });
-    stores.push(store);
+  const registries: ServiceRegistry[] = new Array(instances);
+  const views: DiscoveryView[] = new Array(instances);
+  await runBounded(instances, 50, async (index) => {
+    const writer = redisStore({ client: connection(index) });
+    const reader = redisStore({ client: connection(index) });
+    stores.push(writer, reader);
     const registry = new ServiceRegistry({
-      store,
+      store: writer,
       secret: SECRET,
       namespace,
       publicUrl: `http://s${index}.test`,
@@ -160,9 +165,9 @@ async function steadyState(
       interval,
     });
     await registry.register(['users'], { serviceName: `svc${index % 5}`, instanceId: `s${index}`, port: 80 });
-    registries.push(registry);
-    views.push(createDiscovery({ store, secret: SECRET, namespace, ttl, interval }));
-  }
+    registries[index] = registry;
+    views[index] = createDiscovery({ store: reader, secret: SECRET, namespace, ttl, interval });
+  });
   await Promise.all(views.map((view) => view.ready));
   await sleep(ttl * 1000);
   const admin = new Redis(url);
@@ -182,6 +187,7 @@ async function steadyState(
   await Promise.all(views.map((view) => view.close()));
   await Promise.all(registries.map((registry) => registry.close()));
   await Promise.all(stores.map((store) => store.close()));
+  for (const shared of clients) shared.disconnect();
   const seconds = windowMs / 1000;
   return { client: client / seconds, inside: inside / seconds };
 }

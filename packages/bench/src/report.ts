@@ -6,7 +6,7 @@
 
 import { fmtLoad, markdownTable } from './lib.js';
 
-export const PARTS = ['refresh', 'find', 'codec', 'discovery', 'keyv'] as const;
+export const PARTS = ['refresh', 'find', 'codec', 'discovery', 'keyv', 'fleet', 'memory', 'startup'] as const;
 export type PartName = (typeof PARTS)[number];
 
 const TITLES: Record<PartName, string> = {
@@ -15,6 +15,9 @@ const TITLES: Record<PartName, string> = {
   codec: '3. Encryption cost per record',
   discovery: 'Discovery view',
   keyv: 'Keyv store: SQLite and PostgreSQL',
+  fleet: 'Fleet: 100,000 instances and 1,000 views',
+  memory: 'Memory: cached instances and a churn soak',
+  startup: 'Startup: import and connect cost of a fresh process',
 };
 
 /** The machine and the run that wrote the file. */
