@@ -108,7 +108,7 @@ function header(run: RunHeader): string {
     'pnpm bench --quick --sizes 10,100 --fleet 100 --unrelated 1000 --discovery-sizes 10 --keyv-instances 100',
     '```',
     '',
-    'Parts: `refresh`, `find`, `codec`, `discovery`, `keyv` (`--only` takes a comma-separated list). A ' +
+    'Parts: `refresh`, `find`, `codec`, `discovery`, `keyv`, `fleet`, `memory`, `startup` (`--only` takes a comma-separated list). A ' +
       'run with `--quick` or any size flag prints the report and writes a file only with `--out FILE`; ' +
       '`--no-write` prints only. The Redis parts need `redis-server` on PATH (started with ' +
       '`--enable-debug-command local` for `DEBUG POPULATE`); the bench never touches another Redis. The ' +
