@@ -123,6 +123,15 @@ function reading(result: FleetResult): string[] {
         `fleet: ${fmt(total.commandsPerRefresh)} commands per refresh in all against ${fmt(totals(single).commandsPerRefresh)} on one server. ` +
         'The Cluster spreads the record writes and the reads, not that directory touch.',
     );
+    if (cluster.registerSeconds > 5 * single.registerSeconds) {
+      lines.push(
+        `- The Cluster client was the generator's bottleneck here: registering took ${fmt(cluster.registerSeconds)} s against ` +
+          `${fmt(single.registerSeconds)} s on one server, and loading the views ${fmt(cluster.viewsReadySeconds)} s against ` +
+          `${fmt(single.viewsReadySeconds)} s, while every master stayed far from busy: the time went to the client side ` +
+          '(ioredis `Cluster` routing, two script calls per refresh, one `Cluster` subscriber per view). ' +
+          'A refresh rate above the target means loops catching up after refreshes that timed out.',
+      );
+    }
   }
   const base = single ?? cluster;
   if (base) {
