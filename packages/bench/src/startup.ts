@@ -93,6 +93,7 @@ export async function benchStartup(options: { runs: number; instances: number })
         secret: SECRET,
         namespace,
         publicUrl: `http://u${index}.test`,
+        ttl: 3600,
       });
       await registry.register(ENDPOINTS, {
         serviceName: 'api',
