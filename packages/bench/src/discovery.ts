@@ -9,7 +9,7 @@ import { commandStats } from '@service-registry/redis-testing';
 import { memoryStore } from '@service-registry/store-memory';
 import { redisStore } from '@service-registry/store-redis';
 import { Redis } from 'ioredis';
-import { median, progress, SECRET } from './lib.js';
+import { median, progress, runBounded, SECRET } from './lib.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export interface DiscoveryOptions {
   /** The bench's redis-server. */
   readonly url: string;
-  /** Fleet sizes of the steady-state measurement. Full run: 50 and 250. */
+  /** Fleet sizes of the steady-state measurement. Full run: 50 and 250 (1,000: see the report's method). */
   readonly sizes: readonly number[];
   /** ttl 3 s × scale, interval 1 s × scale in the steady state. Full run: 1 (scaled to ttl 30 / interval 10). */
   readonly scale: number;
@@ -145,14 +145,20 @@ async function steadyState(
   const ttl = 3 * scale;
   const interval = 1 * scale;
   const namespace = `steady-${Date.now().toString(36)}`;
-  const stores: ReturnType<typeof redisStore>[] = [];
-  const registries: ServiceRegistry[] = [];
-  const views: DiscoveryView[] = [];
-  for (let index = 0; index < instances; index++) {
-    const store = redisStore({ url });
-    stores.push(store);
+  // A few shared command connections instead of one per instance (1,000 took over 10 minutes to set
+  // up); each view still gets its own store object, so its own subscriber connection, as a process would.
+  const clients = Array.from({ length: Math.min(8, instances) }, () => new Redis(url));
+  const connection = (index: number) => clients[index % clients.length] as Redis;
+  const stores: ReturnType<typeof redisStore>[] = new Array(instances * 2);
+  const registries: ServiceRegistry[] = new Array(instances);
+  const views: DiscoveryView[] = new Array(instances);
+  await runBounded(instances, 50, async (index) => {
+    const writer = redisStore({ client: connection(index) });
+    const reader = redisStore({ client: connection(index) });
+    stores[2 * index] = writer;
+    stores[2 * index + 1] = reader;
     const registry = new ServiceRegistry({
-      store,
+      store: writer,
       secret: SECRET,
       namespace,
       publicUrl: `http://s${index}.test`,
@@ -160,8 +166,13 @@ async function steadyState(
       interval,
     });
     await registry.register(['users'], { serviceName: `svc${index % 5}`, instanceId: `s${index}`, port: 80 });
-    registries.push(registry);
-    views.push(createDiscovery({ store, secret: SECRET, namespace, ttl, interval }));
+    registries[index] = registry;
+  });
+  // Views open once every instance is written: opened in between, each join would be re-read by every
+  // view already open (a quadratic setup, not the steady state measured here).
+  for (const [index, store] of stores.entries()) {
+    if (index % 2 === 1)
+      views[(index - 1) / 2] = createDiscovery({ store, secret: SECRET, namespace, ttl, interval });
   }
   await Promise.all(views.map((view) => view.ready));
   await sleep(ttl * 1000);
@@ -182,6 +193,7 @@ async function steadyState(
   await Promise.all(views.map((view) => view.close()));
   await Promise.all(registries.map((registry) => registry.close()));
   await Promise.all(stores.map((store) => store.close()));
+  for (const shared of clients) shared.disconnect();
   const seconds = windowMs / 1000;
   return { client: client / seconds, inside: inside / seconds };
 }

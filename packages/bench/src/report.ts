@@ -6,7 +6,7 @@
 
 import { fmtLoad, markdownTable } from './lib.js';
 
-export const PARTS = ['refresh', 'find', 'codec', 'discovery', 'keyv'] as const;
+export const PARTS = ['refresh', 'find', 'codec', 'discovery', 'keyv', 'fleet', 'memory', 'startup'] as const;
 export type PartName = (typeof PARTS)[number];
 
 const TITLES: Record<PartName, string> = {
@@ -15,6 +15,9 @@ const TITLES: Record<PartName, string> = {
   codec: '3. Encryption cost per record',
   discovery: 'Discovery view',
   keyv: 'Keyv store: SQLite and PostgreSQL',
+  fleet: 'Fleet: 100,000 instances and 1,000 views',
+  memory: 'Memory: cached instances and a churn soak',
+  startup: 'Startup: import and connect cost of a fresh process',
 };
 
 /** The machine and the run that wrote the file. */
@@ -105,7 +108,7 @@ function header(run: RunHeader): string {
     'pnpm bench --quick --sizes 10,100 --fleet 100 --unrelated 1000 --discovery-sizes 10 --keyv-instances 100',
     '```',
     '',
-    'Parts: `refresh`, `find`, `codec`, `discovery`, `keyv` (`--only` takes a comma-separated list). A ' +
+    'Parts: `refresh`, `find`, `codec`, `discovery`, `keyv`, `fleet`, `memory`, `startup` (`--only` takes a comma-separated list). A ' +
       'run with `--quick` or any size flag prints the report and writes a file only with `--out FILE`; ' +
       '`--no-write` prints only. The Redis parts need `redis-server` on PATH (started with ' +
       '`--enable-debug-command local` for `DEBUG POPULATE`); the bench never touches another Redis. The ' +

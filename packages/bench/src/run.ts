@@ -16,12 +16,18 @@ import { benchDiscovery } from './discovery.js';
 import { renderDiscoverySection } from './discovery-report.js';
 import { benchFind, type FindResult } from './find.js';
 import { renderFindSection } from './find-report.js';
+import { benchFleet } from './fleet.js';
+import { renderFleetSection } from './fleet-report.js';
+import type { Topology } from './fleet-server.js';
 import { benchKeyv } from './keyv.js';
 import { renderKeyvSection } from './keyv-report.js';
 import { collectGarbage, type Measured, peakLiveHeapBytes, progress } from './lib.js';
+import { benchMemory } from './memory.js';
+import { renderMemorySection, renderStartupSection } from './memory-report.js';
 import { benchRefresh } from './refresh.js';
 import { renderRefreshSection } from './refresh-report.js';
 import { PARTS, type PartName, parseSections, renderDocument } from './report.js';
+import { benchStartup } from './startup.js';
 
 const REFRESH_CONCURRENCY = 50;
 const ROOT_REPORT = fileURLToPath(new URL('../../../BENCHMARKS.md', import.meta.url));
@@ -39,6 +45,15 @@ const { values: flags } = parseArgs({
     'discovery-sizes': { type: 'string' },
     'discovery-scale': { type: 'string' },
     'keyv-instances': { type: 'string' },
+    'fleet-instances': { type: 'string' },
+    'fleet-services': { type: 'string' },
+    'fleet-views': { type: 'string' },
+    'fleet-view-services': { type: 'string' },
+    'fleet-seconds': { type: 'string' },
+    'fleet-churn': { type: 'string' },
+    'fleet-connections': { type: 'string' },
+    'fleet-topologies': { type: 'string' },
+    'soak-seconds': { type: 'string' },
     out: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
@@ -67,6 +82,8 @@ const quick = flags.quick === true;
 const sized = ['sizes', 'fleet', 'unrelated', 'discovery-sizes', 'discovery-scale', 'keyv-instances'].some(
   (flag) => flags[flag as keyof typeof flags] !== undefined,
 );
+// The fleet part's sizes: a resized fleet is a smoke test too (see `outPath`).
+const fleetSized = Object.keys(flags).some((flag) => flag.startsWith('fleet-') || flag === 'soak-seconds');
 const one = (flag: string, text: string | undefined, fallback: number) =>
   text === undefined ? fallback : (numbers(flag, text)[0] as number);
 const plan = {
@@ -74,9 +91,26 @@ const plan = {
   fleet: one('fleet', flags.fleet, 1000),
   unrelated: one('unrelated', flags.unrelated, 100_000),
   discoverySizes:
-    flags['discovery-sizes'] === undefined ? [50, 250] : numbers('discovery-sizes', flags['discovery-sizes']),
+    flags['discovery-sizes'] === undefined
+      ? [50, 250, 1000]
+      : numbers('discovery-sizes', flags['discovery-sizes']),
   discoveryScale: one('discovery-scale', flags['discovery-scale'], 1),
   keyvInstances: one('keyv-instances', flags['keyv-instances'], 1000),
+  soakSeconds: one('soak-seconds', flags['soak-seconds'], quick ? 30 : 180),
+  fleetLoad: {
+    instances: one('fleet-instances', flags['fleet-instances'], quick ? 10_000 : 100_000),
+    services: one('fleet-services', flags['fleet-services'], quick ? 100 : 1000),
+    views: one('fleet-views', flags['fleet-views'], quick ? 100 : 1000),
+    viewServices: one('fleet-view-services', flags['fleet-view-services'], 3),
+    seconds: one('fleet-seconds', flags['fleet-seconds'], quick ? 15 : 60),
+    churnPerSecond: one('fleet-churn', flags['fleet-churn'], 10),
+    connections: one('fleet-connections', flags['fleet-connections'], 8),
+    topologies: list(flags['fleet-topologies'] ?? 'single,cluster').map((name) => {
+      if (name !== 'single' && name !== 'cluster')
+        throw new Error(`--fleet-topologies: unknown ${name} (single, cluster)`);
+      return name as Topology;
+    }),
+  },
   keyvRuns: quick ? 10 : 30,
   refreshRounds: quick ? 7 : 21,
   findRounds: (size: number) =>
@@ -85,7 +119,9 @@ const plan = {
   codecRounds: quick ? 3 : 7,
 };
 // A quick or resized run is a smoke test: its figures do not replace the file's unless asked to.
-const outPath = flags['no-write'] ? undefined : (flags.out ?? (quick || sized ? undefined : ROOT_REPORT));
+const outPath = flags['no-write']
+  ? undefined
+  : (flags.out ?? (quick || sized || fleetSized ? undefined : ROOT_REPORT));
 
 const nodeBackend = getDefaultCryptoBackend();
 if (nodeBackend.name !== 'node') {
@@ -208,6 +244,28 @@ if (runs('keyv')) {
   collectGarbage();
   const keyv = await benchKeyv({ instances: plan.keyvInstances, runs: plan.keyvRuns });
   sections.set('keyv', renderKeyvSection({ measured: at, keyv }));
+}
+if (runs('fleet')) {
+  const at = measured();
+  collectGarbage();
+  const fleet = await benchFleet(plan.fleetLoad);
+  sections.set('fleet', renderFleetSection({ measured: at, fleet }));
+}
+if (runs('memory')) {
+  const at = measured();
+  collectGarbage();
+  const memory = await benchMemory({
+    cached: quick ? 2000 : 10_000,
+    soakSeconds: plan.soakSeconds,
+    soakInstances: quick ? 200 : 1000,
+    soakChurnPerSecond: 20,
+  });
+  sections.set('memory', renderMemorySection({ measured: at, memory }));
+}
+if (runs('startup')) {
+  const at = measured();
+  const startup = await benchStartup({ runs: quick ? 5 : 15, instances: 1000 });
+  sections.set('startup', renderStartupSection({ measured: at, startup }));
 }
 clearInterval(rssTimer);
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
