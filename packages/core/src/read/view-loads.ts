@@ -65,18 +65,25 @@ export class ViewLoads {
     return state;
   }
 
-  async reloadAll(): Promise<void> {
+  /**
+   * Reads every service again. `followUp`: this reload follows one that skipped records (see
+   * `#followSkipped`); it may continue that window but never opens a new one.
+   */
+  async reloadAll(followUp = false): Promise<void> {
     // While the reload runs, no held deadline expires from the timer: the reload judges them.
     const checking = [...this.#host.states.keys()];
     for (const name of checking) this.checking.add(name);
     try {
-      await this.#reloadAllNow();
+      await this.#reloadAllNow(followUp);
     } finally {
       for (const name of checking) this.checking.delete(name);
     }
   }
 
-  async #reloadAllNow(): Promise<void> {
+  async #reloadAllNow(followUp: boolean): Promise<void> {
+    // Only this reload's skips count: a crashed instance's record listed in the moment between its
+    // own expiry and the store's, by an ordinary relist, is no late-landing write.
+    this.#reads.takeRejected();
     if (!this.#reads.pushes && this.#reads.counts) this.#namespaceChanges = await this.#reads.changeCount();
     const before = this.judge.countersBefore();
     if (this.#view.services === undefined) {
@@ -110,7 +117,7 @@ export class ViewLoads {
     this.dirty.clear();
     this.noticed.clear();
     const now = this.#options.clock.now();
-    this.#followSkipped(now);
+    this.#followSkipped(now, followUp);
     this.nextPollAt = now + this.#view.pollMs;
     this.#host.reloaded(now);
   }
@@ -119,15 +126,18 @@ export class ViewLoads {
    * Records a reload skipped are read again shortly after, and again until none is, for one write
    * interval: after an outage a writer's refresh that waited in its connection's queue lands with
    * the expiry it was given before the outage (dead on arrival, skipped), and the writer's next
-   * write, which fixes it, is a routine refresh the store does not push.
+   * write, which fixes it, is a routine refresh the store does not push. Only a reload that is no
+   * follow-up opens that window, so records of crashed instances, skipped in the moment between
+   * their expiry and the store's, cost at most one window of reloads, never a chain of them.
    */
-  #followSkipped(now: number): void {
+  #followSkipped(now: number, followUp: boolean): void {
     if (this.#reads.takeRejected() === 0) {
       this.#followUntil = undefined;
       return;
     }
-    this.#followUntil ??= now + this.#timing.holdMs + this.#timing.settleMs;
-    if (now < this.#followUntil) this.reloadAt = now + this.#timing.settleMs;
+    if (!followUp) this.#followUntil = now + this.#timing.holdMs + this.#timing.settleMs;
+    if (this.#followUntil !== undefined && now < this.#followUntil)
+      this.reloadAt = now + this.#timing.settleMs;
     else this.#followUntil = undefined;
   }
 

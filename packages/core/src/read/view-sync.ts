@@ -176,8 +176,9 @@ export class ViewSync {
       const loads = this.#loads;
       const followUp = loads.reloadAt !== undefined && now >= loads.reloadAt;
       if (followUp) loads.reloadAt = undefined;
-      if (this.#needFull || followUp || (this.#stale !== null && now >= this.#retryAt)) {
-        await loads.reloadAll();
+      const recovering = this.#needFull || (this.#stale !== null && now >= this.#retryAt);
+      if (recovering || followUp) {
+        await loads.reloadAll(followUp && !recovering);
       } else if (this.#stale === null) {
         if (loads.dirty.size > 0) {
           const services = [...loads.dirty];
