@@ -40,7 +40,7 @@ export class Discovery implements DiscoveryView {
   readonly #onClose: (() => void) | undefined;
   readonly #outstanding = new Map<string, number>();
   readonly #waiters = new Set<() => void>();
-  readonly #reportedConflicts = new Set<string>();
+  #reportedConflicts = new Set<string>();
   #resolveReady!: () => void;
   #rejectReady!: (error: unknown) => void;
   #version = 0;
@@ -261,12 +261,15 @@ export class Discovery implements DiscoveryView {
         this.#events.emit('removed', { instance: change.instance, reason: change.reason });
       }
     }
+    // Each conflict is reported once while it lasts; only current ones are remembered, so a fleet
+    // whose conflicting URLs keep changing (every join and leave) holds no growing history.
+    const current = new Set<string>();
     for (const conflict of this.#current().conflicts) {
       const key = `${conflict.resource}\n${conflict.urls.join('\n')}`;
-      if (this.#reportedConflicts.has(key)) continue;
-      this.#reportedConflicts.add(key);
-      this.#events.emit('conflict', conflict);
+      current.add(key);
+      if (!this.#reportedConflicts.has(key)) this.#events.emit('conflict', conflict);
     }
+    this.#reportedConflicts = current;
   }
 
   #current(): Content {
