@@ -11,6 +11,12 @@ export const CLOCK_SKEW_WARN_MS = 1000;
 export const CLOCK_RESYNC_MS = 30_000;
 /** Longest wait for the first measurement before a write or read goes on with the local clock, in ms. */
 const FIRST_SYNC_WAIT_MS = 1000;
+/**
+ * A measurement whose half round trip is longer than this (a stalled event loop, a queued connection)
+ * does not replace a tighter estimate, and is measured again after `CLOCK_RETRY_MS`, in ms.
+ */
+export const CLOCK_TRUSTED_HALF_TRIP_MS = 250;
+const CLOCK_RETRY_MS = 2000;
 
 /** What `health().clock` reports. */
 export interface ClockHealth {
@@ -103,10 +109,15 @@ export class StoreTime {
     if (typeof storeTime !== 'number' || !Number.isFinite(storeTime)) return;
     const halfTrip = (receivedAt - sentAt) / 2;
     const offsetMs = Math.round(storeTime + halfTrip - receivedAt);
+    // A slow answer (often one that waited behind a busy event loop, so its midpoint is biased)
+    // says little: keep a tighter estimate, and measure again soon instead of in 30 s.
+    const loose = halfTrip > CLOCK_TRUSTED_HALF_TRIP_MS;
+    this.#measuredAt = loose ? receivedAt - CLOCK_RESYNC_MS + CLOCK_RETRY_MS : receivedAt;
+    if (loose && this.#uncertaintyMs !== null && this.#uncertaintyMs < halfTrip) return;
     this.#offsetMs = offsetMs;
     this.#uncertaintyMs = Math.ceil(halfTrip);
-    this.#measuredAt = receivedAt;
-    if (Math.abs(offsetMs) > CLOCK_SKEW_WARN_MS && !this.#warned) {
+    // Skew is reported only when the measurement proves it, not when its own round trip could explain it.
+    if (Math.abs(offsetMs) - halfTrip > CLOCK_SKEW_WARN_MS && !this.#warned) {
       this.#warned = true;
       warnLoudly(
         this.#logger,
