@@ -69,7 +69,7 @@ export function renderRefreshSection(input: RefreshSectionInput): string {
     '',
     `${refresh.instances.toLocaleString('en-US')} real \`ServiceRegistry\` objects (${refresh.services} services × ` +
       `${refresh.instances / refresh.services} instances, \`register(..., { refresh: false })\`), each ` +
-      'refreshed once per round with `update()`: encrypt the record (AES-256-GCM) and run the `put` ' +
+      'refreshed once per round with `update()`: encode the record (gcm `g2`: the AES-256-GCM ciphertext of unchanged content is reused, a new expiry and its HMAC are written beside it) and run the `put` ' +
       'script in one `EVALSHA`; a routine refresh (content unchanged, upkeep not due) runs `SET PX`, ' +
       '`PEXPIRETIME` and the index `ZADD` inside it, the upkeep (pruning, directory, expiries) runs about ' +
       'once per ttl per service and `PUBLISH` only on a join or change. Baseline: `SET key value EX 30` of the very values the registries wrote ' +
