@@ -23,6 +23,7 @@ export type { RegisterOptions, RegistryOptions } from './options.js';
 export type { FindResult, UrlConflict } from './read/directory.js';
 export { buildUrlMap } from './read/directory.js';
 export { createDiscovery } from './read/view.js';
+export { DISCOVERY_EVENTS } from './read/view-input.js';
 export type { CreateDiscoveryOptions, DiscoveryOptions } from './read/view-options.js';
 export type {
   DiscoveryEvents,

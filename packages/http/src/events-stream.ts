@@ -1,17 +1,8 @@
-import type { DiscoveryEvents, DiscoveryView } from '@service-registry/core';
+import { DISCOVERY_EVENTS, type DiscoveryView } from '@service-registry/core';
 import { eventJson } from './bodies.js';
 
-/** The view's events an SSE stream carries, under the same names. */
-export const STREAMED_EVENTS = [
-  'added',
-  'removed',
-  'updated',
-  'stale',
-  'fresh',
-  'guarded',
-  'rejected-record',
-  'conflict',
-] as const satisfies readonly (keyof DiscoveryEvents)[];
+/** The view's events an SSE stream carries (every one), under the same names. */
+export const STREAMED_EVENTS = DISCOVERY_EVENTS;
 
 const encoder = new TextEncoder();
 

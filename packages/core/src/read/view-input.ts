@@ -5,7 +5,8 @@ import type { DiscoveryEvents, InstancesOptions } from './view-types.js';
 
 // The discovery view's checks of its callers' input: each bad value gets a `RegistryError`.
 
-export const EVENTS: ReadonlySet<string> = new Set<keyof DiscoveryEvents>([
+/** Every event a discovery view emits, in the order the docs list them. */
+export const DISCOVERY_EVENTS = [
   'added',
   'removed',
   'updated',
@@ -14,7 +15,9 @@ export const EVENTS: ReadonlySet<string> = new Set<keyof DiscoveryEvents>([
   'guarded',
   'rejected-record',
   'conflict',
-]);
+] as const satisfies readonly (keyof DiscoveryEvents)[];
+
+const EVENTS: ReadonlySet<string> = new Set(DISCOVERY_EVENTS);
 
 export function assertEvent(event: unknown): void {
   if (typeof event !== 'string' || !EVENTS.has(event)) {
