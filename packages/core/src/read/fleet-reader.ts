@@ -67,6 +67,8 @@ export class FleetReader {
     // synchronously the rest too, in one batch with no promise per record; only what is left is awaited.
     const keys = records.map((record) => record.key ?? recordKey(record));
     const reader = this.#reader;
+    // The listing is complete for its scope: cached records of that scope it lacks have left.
+    const pass = reader.beginPass();
     const outcomes = records.map((record, index) => reader.readSync(record, keys[index] as string));
     const misses: number[] = [];
     for (let index = 0; index < outcomes.length; index++)
@@ -101,7 +103,8 @@ export class FleetReader {
         this.#events.emit('rejected-record', { key, reason });
       }
     }
-    this.#reader.rejectedTotal += rejected;
+    reader.endPass(pass, serviceName);
+    reader.rejectedTotal += rejected;
     instances.sort(compareInstances);
     const { urlMap, conflicts } = buildUrlMap(instances, baseUrl, conflictExempt);
     for (const conflict of conflicts) {

@@ -23,6 +23,9 @@ interface CacheEntry {
   readonly outcome: Instance | string;
   /** The codec's handle on the ciphertext, when it can recognise a later value with the same one. */
   readonly body?: RecordBody | undefined;
+  readonly service: string;
+  /** The latest pass (`beginPass`) that met this record. */
+  seen: number;
 }
 
 /**
@@ -38,12 +41,49 @@ export class RecordReader {
   readonly #codec: RecordCodec;
   readonly #maxRecordBytes: number;
   readonly #cache = new Map<string, CacheEntry>();
+  /** The cached keys of each service, so a pass over one service can drop those it did not meet. */
+  readonly #keysOf = new Map<string, Set<string>>();
   #cachedChars = 0;
+  #pass = 0;
   rejectedTotal = 0;
 
   constructor(codec: RecordCodec, maxRecordBytes: number) {
     this.#codec = codec;
     this.#maxRecordBytes = maxRecordBytes;
+  }
+
+  /** Entries held (one per record key). */
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * Starts a pass over a complete listing (one `find`): what it reads is marked, and `endPass` then
+   * drops the entries of the listed scope that no pass since this one met: records that left the
+   * store. Without it a fleet that keeps replacing its instances fills the cache with the gone ones
+   * until the size budget evicts them.
+   */
+  beginPass(): number {
+    return ++this.#pass;
+  }
+
+  /** Ends pass `pass` over the records of `service`, or of every service when undefined. */
+  endPass(pass: number, service: string | undefined): void {
+    const sweep = (name: string, keys: Set<string>) => {
+      for (const key of keys) {
+        const entry = this.#cache.get(key);
+        if (entry !== undefined && entry.seen >= pass) continue;
+        keys.delete(key);
+        if (entry !== undefined) this.#forget(key, entry);
+      }
+      if (keys.size === 0) this.#keysOf.delete(name);
+    };
+    if (service !== undefined) {
+      const keys = this.#keysOf.get(service);
+      if (keys !== undefined) sweep(service, keys);
+      return;
+    }
+    for (const [name, keys] of this.#keysOf) sweep(name, keys);
   }
 
   /**
@@ -57,7 +97,12 @@ export class RecordReader {
     const cached = this.#cache.get(key);
     if (cached === undefined) return undefined;
     const { outcome, body } = cached;
-    if (cached.value === record.value) {
+    const value = record.value;
+    const last = value.length - 1;
+    // A refreshed value differs from the cached one only in its last characters (MAC and expiry):
+    // looking there first spares a comparison of the whole unchanged body before `sameBody` reads it.
+    if (value.charCodeAt(last) === cached.value.charCodeAt(last) && cached.value === value) {
+      cached.seen = this.#pass;
       return typeof outcome === 'string' ? { reason: outcome, firstSeen: false } : outcome;
     }
     if (typeof outcome === 'string' || body === undefined) return undefined;
@@ -72,8 +117,8 @@ export class RecordReader {
     if (expiresAt === undefined) return undefined;
     const instance: Instance = { ...outcome, expiresAt };
     // In place: the same record, so no eviction; `set` on a present key keeps its place in the Map.
-    this.#cache.set(key, { value: record.value, outcome: instance, body });
-    this.#cachedChars += record.value.length - cached.value.length;
+    this.#cache.set(key, { value, outcome: instance, body, service: cached.service, seen: this.#pass });
+    this.#cachedChars += value.length - cached.value.length;
     return instance;
   }
 
@@ -137,26 +182,37 @@ export class RecordReader {
     decoded: DecodedRecord | undefined,
   ): Instance | Rejection {
     const body = typeof outcome === 'string' ? undefined : decoded?.body;
-    this.#remember(key, { value: record.value, outcome, body });
+    this.#remember(key, { value: record.value, outcome, body, service: record.service, seen: this.#pass });
     return typeof outcome === 'string' ? { reason: outcome, firstSeen: true } : outcome;
   }
 
   #remember(key: string, entry: CacheEntry): void {
     const previous = this.#cache.get(key);
-    if (previous !== undefined) {
-      this.#cache.delete(key);
-      this.#cachedChars -= previous.value.length;
-    }
+    if (previous !== undefined) this.#forget(key, previous);
     // Map iteration is insertion order: drop the oldest tenth when full, and the oldest entries
     // while the new one would pass the character budget.
     let drop = this.#cache.size >= CACHE_LIMIT ? CACHE_LIMIT / 10 : 0;
     for (const [oldKey, old] of this.#cache) {
       if (drop <= 0 && this.#cachedChars + entry.value.length <= CACHE_CHAR_LIMIT) break;
-      this.#cache.delete(oldKey);
-      this.#cachedChars -= old.value.length;
+      this.#forget(oldKey, old);
       drop--;
     }
     this.#cache.set(key, entry);
     this.#cachedChars += entry.value.length;
+    let keys = this.#keysOf.get(entry.service);
+    if (keys === undefined) {
+      keys = new Set();
+      this.#keysOf.set(entry.service, keys);
+    }
+    keys.add(key);
+  }
+
+  #forget(key: string, entry: CacheEntry): void {
+    this.#cache.delete(key);
+    this.#cachedChars -= entry.value.length;
+    const keys = this.#keysOf.get(entry.service);
+    if (keys === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#keysOf.delete(entry.service);
   }
 }

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { gcmCodec } from '../src/codec/gcm.js';
+import { RecordReader } from '../src/read/record-reader.js';
+import { type Instance, recordKey, serializeRecord } from '../src/record.js';
+import type { StoredRecord } from '../src/store.js';
+
+const codec = gcmCodec('correct horse battery staple');
+const expiresAt = Date.UTC(2030, 0, 1);
+
+function instance(service: string, id: string): Instance {
+  return {
+    name: service,
+    id,
+    status: 'up',
+    meta: {},
+    expiresAt: null,
+    info: {
+      endpoints: ['orders'],
+      ipv4: '10.0.0.1',
+      port: 8080,
+      publicUrl: 'https://x',
+      created: '2026-12-02T00:00:00',
+    },
+  };
+}
+
+async function stored(service: string, id: string, expiry = expiresAt): Promise<StoredRecord> {
+  const ref = { namespace: 'reg', service, instanceId: id };
+  const value = await codec.encodeRecord?.(serializeRecord(instance(service, id)), expiry, recordKey(ref));
+  return { ...ref, value: value as string };
+}
+
+/** One `find`: a pass over a complete listing of `service` (every service when undefined). */
+async function pass(reader: RecordReader, records: StoredRecord[], service?: string): Promise<Instance[]> {
+  const mark = reader.beginPass();
+  const out: Instance[] = [];
+  for (const record of records) {
+    const outcome = await reader.read(record, recordKey(record));
+    if (!('reason' in outcome)) out.push(outcome);
+  }
+  reader.endPass(mark, service);
+  return out;
+}
+
+describe('RecordReader passes', () => {
+  it('drops the cached records of a service that its next complete listing lacks', async () => {
+    const reader = new RecordReader(codec, 65_536);
+    const orders = await Promise.all(['a', 'b', 'c'].map((id) => stored('orders', id)));
+    const users = await Promise.all(['a', 'b'].map((id) => stored('users', id)));
+    await pass(reader, orders, 'orders');
+    await pass(reader, users, 'users');
+    expect(reader.size).toBe(5);
+    // `b` left orders: a listing of orders alone forgets it and keeps every users entry.
+    expect(await pass(reader, [orders[0], orders[2]] as StoredRecord[], 'orders')).toHaveLength(2);
+    expect(reader.size).toBe(4);
+    // A listing of every service forgets a whole service that is gone.
+    await pass(reader, [orders[0], orders[2]] as StoredRecord[]);
+    expect(reader.size).toBe(2);
+  });
+
+  it('keeps what a pass that began later met, and refreshed values stay cached', async () => {
+    const reader = new RecordReader(codec, 65_536);
+    const [a, b] = await Promise.all([stored('orders', 'a'), stored('orders', 'b')]);
+    await pass(reader, [a, b] as StoredRecord[], 'orders');
+    const first = reader.beginPass();
+    const second = reader.beginPass();
+    // The second pass met `b` only (refreshed: same body, a new expiry), the first saw nothing yet.
+    const refreshed = await stored('orders', 'b', expiresAt + 1000);
+    expect(reader.readKnown(refreshed, recordKey(refreshed))).toMatchObject({
+      id: 'b',
+      expiresAt: expiresAt + 1000,
+    });
+    reader.endPass(first, 'orders');
+    expect(reader.size).toBe(1);
+    reader.endPass(second, 'orders');
+    expect(reader.size).toBe(1);
+  });
+});
