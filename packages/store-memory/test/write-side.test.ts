@@ -65,6 +65,24 @@ describe('the write side', () => {
     vi.restoreAllMocks();
   });
 
+  it('hands out a frozen registration, and a refresh after setStatus writes the new status', async () => {
+    const registry = make();
+    const instance = await registry.register(['orders'], { ...args, meta: { zone: 'a' } });
+    expect(Object.isFrozen(instance.meta)).toBe(true);
+    expect(Object.isFrozen(instance.info)).toBe(true);
+    expect(Object.isFrozen(instance.info.endpoints)).toBe(true);
+    expect(() => {
+      (instance.meta as Record<string, string>).zone = 'b';
+    }).toThrow(TypeError);
+    await registry.update();
+    await registry.setStatus('down');
+    await registry.update();
+    const reader = make();
+    expect((await reader.find('main')).instances.map((found) => [found.status, found.meta])).toEqual([
+      ['down', { zone: 'a' }],
+    ]);
+  });
+
   describe('close() racing other calls', () => {
     it('register() and close() together: nothing is left and nothing refreshes', async () => {
       const { store, state } = slowStore(memory);

@@ -225,7 +225,7 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
 
     async encodeRecord(content: string, expiresAt: number, key: string): Promise<string> {
       const expiry = expiryText(expiresAt);
-      const { current } = await getKeyring();
+      const { current } = ready ?? (await getKeyring());
       let body = written.get(key);
       // The same plaintext under the same key and record key: the same IV gives the same bytes, and
       // nothing else. Any other change gets a fresh random IV: an IV never meets two plaintexts.

@@ -92,9 +92,16 @@ export function readRegisterOptions(
     instance: {
       name: serviceName,
       id: instanceId,
-      info: { endpoints: [...endpoints], ipv4, port, publicUrl, created: formatCreated(clock.now()) },
+      // Frozen: what `get()` hands out cannot change what the refreshes write behind its back.
+      info: Object.freeze({
+        endpoints: Object.freeze([...endpoints]),
+        ipv4,
+        port,
+        publicUrl,
+        created: formatCreated(clock.now()),
+      }),
       status,
-      meta: { ...meta },
+      meta: Object.freeze({ ...meta }),
       expiresAt: null,
     },
     refresh,

@@ -53,6 +53,12 @@ export class Registration {
   /** What the last successful write stored: a refresh of the same content is `changed: false`. */
   #writtenContent: string | undefined;
   #writtenValue: string | undefined;
+  #serialized:
+    | (Pick<Instance, 'name' | 'id' | 'info' | 'meta' | 'status'> & {
+        readonly owner: string | undefined;
+        readonly text: string;
+      })
+    | undefined;
   /** `expires_at` of the last write that reached the store, in store time. */
   #lastExpiresAt: number | null = null;
   /** Moves on every deregister and close: a register or setStatus that awaited across one gives up. */
@@ -284,6 +290,29 @@ export class Registration {
     }
   }
 
+  /**
+   * The record without its expiry, serialized: a routine refresh writes the same one (name, id,
+   * status, owner and the frozen info and meta of the registration are compared by identity).
+   */
+  #content(instance: Instance, owner: string | undefined): string {
+    const last = this.#serialized;
+    if (
+      last !== undefined &&
+      last.info === instance.info &&
+      last.meta === instance.meta &&
+      last.status === instance.status &&
+      last.name === instance.name &&
+      last.id === instance.id &&
+      last.owner === owner
+    ) {
+      return last.text;
+    }
+    const { name, id, info, meta, status } = instance;
+    const text = serializeRecord({ ...instance, expiresAt: null }, 'native', owner);
+    this.#serialized = { name, id, info, meta, status, owner, text };
+    return text;
+  }
+
   async #encode(instance: Instance, ref: RecordRef): Promise<string> {
     const { codec, mode, maxRecordBytes } = this.#options;
     const owner = mode === 'native' ? this.#duplicates.owner : undefined;
@@ -291,11 +320,7 @@ export class Registration {
     // ciphertext, so a routine refresh leaves the ciphertext, and readers' caches, as they were.
     const value =
       mode === 'native' && codec.encodeRecord && instance.expiresAt !== null
-        ? await codec.encodeRecord(
-            serializeRecord({ ...instance, expiresAt: null }, mode, owner),
-            instance.expiresAt,
-            recordKey(ref),
-          )
+        ? await codec.encodeRecord(this.#content(instance, owner), instance.expiresAt, recordKey(ref))
         : await codec.encode(serializeRecord(instance, mode, owner), recordKey(ref));
     if (value.length > maxRecordBytes) {
       throw new RegistryError(
