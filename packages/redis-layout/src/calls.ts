@@ -102,28 +102,65 @@ function horizonArgument(horizon: number | undefined): string {
 }
 
 /** A refresh: write the record, index it, (directory,) publish when something changed. */
+/** What every put of one record shares: its keys and channels, built and checked once. */
+interface PreparedRef {
+  readonly namespace: string;
+  readonly service: string;
+  readonly instanceId: string;
+  /** Record, index, counter, directory, namespace counter. */
+  readonly keys: readonly string[];
+  /** Record, index, counter: a Cluster's put, whose directory lives in another slot. */
+  readonly slotKeys: readonly string[];
+  readonly channel: string;
+  readonly serviceChannel: string;
+}
+
+// A registration passes the same ref to every refresh: its keys are not rebuilt and its names not
+// checked again while the ref still names the same record.
+const preparedRefs = new WeakMap<RecordRef, PreparedRef>();
+
+function prepareRef(ref: RecordRef): PreparedRef {
+  const known = preparedRefs.get(ref);
+  if (
+    known !== undefined &&
+    known.namespace === ref.namespace &&
+    known.service === ref.service &&
+    known.instanceId === ref.instanceId
+  ) {
+    return known;
+  }
+  assertRef(ref);
+  const { namespace, service, instanceId } = ref;
+  const slotKeys = [recordKey(ref), indexKey(namespace, service), changeCounterKey(namespace, service)];
+  const prepared: PreparedRef = {
+    namespace,
+    service,
+    instanceId,
+    keys: [...slotKeys, servicesKey(namespace), namespaceCounterKey(namespace)],
+    slotKeys,
+    channel: changesChannel(namespace),
+    serviceChannel: serviceChannel(namespace, service),
+  };
+  preparedRefs.set(ref, prepared);
+  return prepared;
+}
+
 export function putCall(
   ref: RecordRef,
   value: string,
   ttlMs: number,
   options: PutCallOptions = {},
 ): ScriptCall {
-  assertRef(ref);
+  const prepared = prepareRef(ref);
   if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
-  const keys = [
-    recordKey(ref),
-    indexKey(ref.namespace, ref.service),
-    changeCounterKey(ref.namespace, ref.service),
-  ];
-  if (options.directory ?? true) keys.push(servicesKey(ref.namespace), namespaceCounterKey(ref.namespace));
   const args = [
     value,
     ttlArgument(ttlMs),
-    ref.instanceId,
-    changesChannel(ref.namespace),
-    ref.service,
+    prepared.instanceId,
+    prepared.channel,
+    prepared.service,
     options.changed === false ? '0' : '1',
-    serviceChannel(ref.namespace, ref.service),
+    prepared.serviceChannel,
     horizonArgument(options.horizon),
   ];
   const expected = options.expectPrevious;
@@ -132,7 +169,7 @@ export function putCall(
       throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
     args.push(expected);
   }
-  return { script: putScript, keys, args };
+  return { script: putScript, keys: (options.directory ?? true) ? prepared.keys : prepared.slotKeys, args };
 }
 
 /**

@@ -52,6 +52,16 @@ describe('key layout', () => {
 });
 
 describe('script calls', () => {
+  it('a put of a ref that was changed in place builds and checks its keys again', () => {
+    const mutable = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
+    expect(putCall(mutable, 'v', 1000).keys[0]).toBe('reg:{api}:pod-1');
+    mutable.instanceId = 'pod-2';
+    expect(putCall(mutable, 'v', 1000).keys[0]).toBe('reg:{api}:pod-2');
+    expect(putCall(mutable, 'v', 1000).args[2]).toBe('pod-2');
+    mutable.service = 'bad:name';
+    expect(isRegistryError(errorOf(() => putCall(mutable, 'v', 1000)))).toBe(true);
+  });
+
   it('a put declares record, index and (on a single Redis) the directory', () => {
     const call = putCall(ref, 'value', 1500.2);
     expect(call.script.name).toBe('put');
