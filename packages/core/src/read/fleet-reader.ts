@@ -10,6 +10,9 @@ import { buildUrlMap, compareInstances, type FindResult, type UrlConflict } from
 import { RecordReader, type Rejection } from './record-reader.js';
 import { type WatchOptions, watchRegistry } from './watch.js';
 
+/** Most asynchronous decodes one `find` keeps in flight. */
+const DECODES_IN_FLIGHT = 64;
+
 /** Events of the read side: what `find` met while reading the fleet. */
 export interface ReadEvents {
   'rejected-record': { key: string; reason: string };
@@ -82,12 +85,16 @@ export class FleetReader {
         outcomes[index] = reader.readSync(records[index] as StoredRecord, keys[index] as string);
         return outcomes[index] === undefined;
       });
-      const decoded = await Promise.all(
-        left.map((index) => reader.read(records[index] as StoredRecord, keys[index] as string)),
-      );
-      left.forEach((recordIndex, missIndex) => {
-        outcomes[recordIndex] = decoded[missIndex];
-      });
+      // An asynchronous codec (Web Crypto) gets a bounded number of decodes in flight: a job queue
+      // of thousands costs more per record than a few dozen kept busy.
+      let next = 0;
+      const decodeNext = async (): Promise<void> => {
+        while (next < left.length) {
+          const index = left[next++] as number;
+          outcomes[index] = await reader.read(records[index] as StoredRecord, keys[index] as string);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(DECODES_IN_FLIGHT, left.length) }, decodeNext));
     }
     for (let index = 0; index < outcomes.length; index++) {
       const outcome = outcomes[index] as Instance | Rejection;
