@@ -19,8 +19,9 @@ const CACHE_LIMIT = 50_000;
 const CACHE_CHAR_LIMIT = 32 * 1024 * 1024;
 
 interface CacheEntry {
-  readonly value: string;
-  readonly outcome: Instance | string;
+  /** The last value seen, and what it decoded to (changed in place when only the expiry moved). */
+  value: string;
+  outcome: Instance | string;
   /** The codec's handle on the ciphertext, when it can recognise a later value with the same one. */
   readonly body?: RecordBody | undefined;
   readonly service: string;
@@ -41,8 +42,8 @@ export class RecordReader {
   readonly #codec: RecordCodec;
   readonly #maxRecordBytes: number;
   readonly #cache = new Map<string, CacheEntry>();
-  /** The cached keys of each service, so a pass over one service can drop those it did not meet. */
-  readonly #keysOf = new Map<string, Set<string>>();
+  /** The same entries by service, so a pass over one service can drop those it did not meet. */
+  readonly #byService = new Map<string, Map<string, CacheEntry>>();
   #cachedChars = 0;
   #pass = 0;
   rejectedTotal = 0;
@@ -69,21 +70,15 @@ export class RecordReader {
 
   /** Ends pass `pass` over the records of `service`, or of every service when undefined. */
   endPass(pass: number, service: string | undefined): void {
-    const sweep = (name: string, keys: Set<string>) => {
-      for (const key of keys) {
-        const entry = this.#cache.get(key);
-        if (entry !== undefined && entry.seen >= pass) continue;
-        keys.delete(key);
-        if (entry !== undefined) this.#forget(key, entry);
-      }
-      if (keys.size === 0) this.#keysOf.delete(name);
+    const sweep = (entries: Map<string, CacheEntry>) => {
+      for (const [key, entry] of entries) if (entry.seen < pass) this.#forget(key, entry);
     };
     if (service !== undefined) {
-      const keys = this.#keysOf.get(service);
-      if (keys !== undefined) sweep(service, keys);
+      const entries = this.#byService.get(service);
+      if (entries !== undefined) sweep(entries);
       return;
     }
-    for (const [name, keys] of this.#keysOf) sweep(name, keys);
+    for (const entries of this.#byService.values()) sweep(entries);
   }
 
   /**
@@ -116,9 +111,11 @@ export class RecordReader {
     }
     if (expiresAt === undefined) return undefined;
     const instance: Instance = { ...outcome, expiresAt };
-    // In place: the same record, so no eviction; `set` on a present key keeps its place in the Map.
-    this.#cache.set(key, { value, outcome: instance, body, service: cached.service, seen: this.#pass });
+    // In place: the same record, so no eviction, and it keeps its place in the cache's order.
     this.#cachedChars += value.length - cached.value.length;
+    cached.value = value;
+    cached.outcome = instance;
+    cached.seen = this.#pass;
     return instance;
   }
 
@@ -199,20 +196,20 @@ export class RecordReader {
     }
     this.#cache.set(key, entry);
     this.#cachedChars += entry.value.length;
-    let keys = this.#keysOf.get(entry.service);
-    if (keys === undefined) {
-      keys = new Set();
-      this.#keysOf.set(entry.service, keys);
+    let entries = this.#byService.get(entry.service);
+    if (entries === undefined) {
+      entries = new Map();
+      this.#byService.set(entry.service, entries);
     }
-    keys.add(key);
+    entries.set(key, entry);
   }
 
   #forget(key: string, entry: CacheEntry): void {
     this.#cache.delete(key);
     this.#cachedChars -= entry.value.length;
-    const keys = this.#keysOf.get(entry.service);
-    if (keys === undefined) return;
-    keys.delete(key);
-    if (keys.size === 0) this.#keysOf.delete(entry.service);
+    const entries = this.#byService.get(entry.service);
+    if (entries === undefined) return;
+    entries.delete(key);
+    if (entries.size === 0) this.#byService.delete(entry.service);
   }
 }
