@@ -245,4 +245,27 @@ describe('expiry field', () => {
       expect(at(bad)).toBeUndefined();
     }
   });
+
+  it('reads every text exactly as the general rule does (digits take a fast path)', () => {
+    const reference = (text: string) => {
+      if (text.length < 1 || text.length > 32) return undefined;
+      const value = Number(text);
+      return Number.isFinite(value) && String(value) === text ? value : undefined;
+    };
+    const texts = fc.oneof(
+      fc.stringMatching(/^[0-9]{1,20}$/),
+      fc.integer({ min: -1e15, max: 1e16 }).map(String),
+      fc.double({ noNaN: true }).map(String),
+      fc.string({ maxLength: 34 }),
+    );
+    fc.assert(
+      fc.property(texts, fc.string({ maxLength: 3 }), (text, before) => {
+        expect(parseExpiry(`${before}${text}`, before.length)).toBe(reference(text));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const edge of ['0', '00', '9', '999999999999999', '9999999999999999', '9007199254740993', '-0']) {
+      expect(parseExpiry(edge, 0)).toBe(reference(edge));
+    }
+  });
 });

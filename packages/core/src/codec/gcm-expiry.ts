@@ -21,6 +21,9 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const alphabetCodes = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));
 const tail = new Uint8Array(MAX_EXPIRY_CHARS);
 const digest = new Uint8Array(32);
+const macCodes = new Uint8Array(MAC_CHARS);
+/** Digits read by the fast path: any integer of up to 15 digits is exact in a double (2^53 has 16). */
+const FAST_DIGITS = 15;
 
 /** A record's MAC input up to its expiry, hashed: what every refresh of one body shares. */
 export interface MacPrefix {
@@ -56,19 +59,27 @@ function computeMac(prefix: MacPrefix, value: string, start: number, end: number
   finishHmacSha256(prefix.macKey, prefix.midstate, prefix.absorbed, tail, length, digest);
 }
 
-function sextetCode(index: number): number {
-  const byte = Math.floor((index * 6) / 8);
-  const shift = (index * 6) % 8;
-  const word = ((digest[byte] as number) << 8) | (byte + 1 < MAC_BYTES ? (digest[byte + 1] as number) : 0);
-  return alphabetCodes[(word >>> (10 - shift)) & 63] as number;
+/** The first 16 bytes of `digest` in base64url without padding (22 characters), into `macCodes`. */
+function encodeMac(): void {
+  for (let group = 0; group < 5; group++) {
+    const first = digest[group * 3] as number;
+    const second = digest[group * 3 + 1] as number;
+    const third = digest[group * 3 + 2] as number;
+    macCodes[group * 4] = alphabetCodes[first >> 2] as number;
+    macCodes[group * 4 + 1] = alphabetCodes[((first & 3) << 4) | (second >> 4)] as number;
+    macCodes[group * 4 + 2] = alphabetCodes[((second & 15) << 2) | (third >> 6)] as number;
+    macCodes[group * 4 + 3] = alphabetCodes[third & 63] as number;
+  }
+  const last = digest[MAC_BYTES - 1] as number;
+  macCodes[20] = alphabetCodes[last >> 2] as number;
+  macCodes[21] = alphabetCodes[(last & 3) << 4] as number;
 }
 
 /** The MAC field for `expiry` (its exact characters). */
 export function macText(prefix: MacPrefix, expiry: string): string {
   computeMac(prefix, expiry, 0, expiry.length);
-  let text = '';
-  for (let index = 0; index < MAC_CHARS; index++) text += String.fromCharCode(sextetCode(index));
-  return text;
+  encodeMac();
+  return String.fromCharCode(...macCodes);
 }
 
 /**
@@ -77,9 +88,10 @@ export function macText(prefix: MacPrefix, expiry: string): string {
  */
 export function macMatches(prefix: MacPrefix, value: string, macStart: number, expiryStart: number): boolean {
   computeMac(prefix, value, expiryStart, value.length);
+  encodeMac();
   let difference = 0;
   for (let index = 0; index < MAC_CHARS; index++) {
-    difference |= sextetCode(index) ^ value.charCodeAt(macStart + index);
+    difference |= (macCodes[index] as number) ^ value.charCodeAt(macStart + index);
   }
   return difference === 0;
 }
@@ -99,6 +111,18 @@ export function expiryText(expiresAt: number): string {
 export function parseExpiry(value: string, start: number): number | undefined {
   const length = value.length - start;
   if (length < 1 || length > MAX_EXPIRY_CHARS) return undefined;
+  // What registries write: an integer of ms, digits only, no leading zero. Read without a slice; it is
+  // exactly what `String()` writes. Anything else takes the general check below.
+  if (length <= FAST_DIGITS && (length === 1 || value.charCodeAt(start) !== 48)) {
+    let expiresAt = 0;
+    let index = start;
+    for (; index < value.length; index++) {
+      const digit = value.charCodeAt(index) - 48;
+      if (digit < 0 || digit > 9) break;
+      expiresAt = expiresAt * 10 + digit;
+    }
+    if (index === value.length) return expiresAt;
+  }
   const text = value.slice(start);
   const expiresAt = Number(text);
   return Number.isFinite(expiresAt) && String(expiresAt) === text ? expiresAt : undefined;
