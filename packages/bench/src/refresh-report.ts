@@ -165,6 +165,17 @@ function refreshNote(input: RefreshSectionInput, ratio: number): string | undefi
     `${fmt(1e6 / headline.serverUsPerCall)} refreshes/s, ${fmt((10 * 1e6) / headline.serverUsPerCall)} ` +
     'instances at a 10 s interval. And in this single process, a fleet refreshing every 10 s needs ' +
     `${fmt((refresh.instances / 10 / headline.opsPerSecond.median) * 100)} % of this machine's ` +
-    `refresh capacity per ${refresh.instances.toLocaleString('en-US')} instances.`
+    `refresh capacity per ${refresh.instances.toLocaleString('en-US')} instances.` +
+    (floor && floor.serverUsPerCall / set.serverUsPerCall > TARGET_SERVER_RATIO
+      ? '\n' +
+        `- **Why the server-time target stays out of reach.** Any script call costs the server about ` +
+        `${fmtRatio(floor.serverUsPerCall / set.serverUsPerCall)} a plain SET before it does anything beyond that SET, ` +
+        `more than the ${TARGET_SERVER_RATIO}× bound. Meeting it needs a routine refresh without a script: a pipelined ` +
+        '`SET … PX … GET` alone, the client comparing what it read back (the duplicate check) and sending the script ' +
+        "only for a join, a change or due upkeep. The index would then no longer carry each record's exact expiry, " +
+        'which views read in their probes and the scripts prune by; probes would have to read the expiring records ' +
+        "themselves and pruning would go by the records' existence. That is a change of the stored layout, " +
+        'left for a decision; the put script keeps the one round trip and the atomic index update.'
+      : '')
   );
 }
