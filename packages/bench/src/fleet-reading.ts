@@ -64,7 +64,7 @@ function clusterLine(sized: SizedRun, singleSized: SizedRun | undefined): string
   return (
     `- Cluster (${sizeOf(sized)}): at ${fmt(cluster.refreshesPerSecond)} refreshes/s (${pct(cluster.refreshesPerSecond / cluster.targetRefreshesPerSecond)} of the target) ` +
     `the busiest master's main thread ran at ${pct(total.busiest)} of a core` +
-    `${against ? ` (the single server's: ${pct(against.busiest)})` : ''} and took ${pct(total.busiestShare)} of all commands. ` +
+    `${against && singleSized ? ` (one redis-server's, ${sizeOf(singleSized)}: ${pct(against.busiest)})` : ''} and took ${pct(total.busiestShare)} of all commands. ` +
     "Records spread over the masters by their service's hash slot, but on a Cluster every refresh also touches the " +
     "namespace's directory (a second script call, `touch-service`, in the directory's one slot), so the master " +
     'holding that slot carries one call per refresh of the whole fleet: ' +
@@ -107,13 +107,24 @@ function extrapolation(runs: readonly SizedRun[]): string[] {
       `(${fmt(target)} refreshes/s) and 1,000 views, scaled linearly in refreshes/s from a run's per-refresh costs ` +
       '(views, probes and churn scaled with it):',
     ...lines,
+    '  Every cost is scaled, the fixed ones too (the Cluster bus, idle connections, probes): from a smaller run ' +
+      'that overstates them, most for the Cluster, whose views probe one service per call.',
   ];
 }
 
-function limitLine(base: FleetRun, cluster: FleetRun | undefined): string {
+/**
+ * `peer`: a single-server run of the Cluster run's size. The Cluster's ceiling is then this run's
+ * single-server ceiling times how much less its busiest master did than that server at equal size
+ * (fixed costs weigh alike); without one, from the Cluster run's own cost, fixed costs included.
+ */
+function limitLine(base: FleetRun, cluster: FleetRun | undefined, peer: FleetRun | undefined): string {
   const total = totals(base);
   const ceiling = 1e6 / total.cpuUsPerRefresh;
-  const clusterCeiling = cluster ? 1e6 / totals(cluster).busiestUsPerRefresh : Number.NaN;
+  const clusterCeiling = !cluster
+    ? Number.NaN
+    : peer
+      ? ceiling * (totals(peer).busiestUsPerRefresh / totals(cluster).busiestUsPerRefresh)
+      : 1e6 / totals(cluster).busiestUsPerRefresh;
   const generatorCeiling = 1e6 / total.generatorUsPerRefresh;
   const clientFirst = total.generatorUsPerRefresh > total.cpuUsPerRefresh;
   return (
@@ -129,8 +140,12 @@ function limitLine(base: FleetRun, cluster: FleetRun | undefined): string {
     `command thread: by this run's cost one redis-server runs out near ${fmt(ceiling)} refreshes/s ` +
     `(${fmt(ceiling * INTERVAL_SECONDS)} instances at interval ${INTERVAL_SECONDS} s, if nothing else ran on it)` +
     (cluster
-      ? `, and a 3-master Cluster near ${fmt(clusterCeiling)} refreshes/s (${fmt(clusterCeiling * INTERVAL_SECONDS)} instances), where the master ` +
-        "holding the directory's slot runs out first."
+      ? `, and a 3-master Cluster near ${fmt(clusterCeiling)} refreshes/s (${fmt(clusterCeiling * INTERVAL_SECONDS)} instances; ` +
+        (peer
+          ? `its busiest master did ${fmt(totals(cluster).busiestUsPerRefresh)} µs of main-thread work per refresh where one server of the same size did ` +
+            `${fmt(totals(peer).busiestUsPerRefresh)}, an estimate)`
+          : 'from its own per-refresh cost, fixed costs included)') +
+        ", where the master holding the directory's slot runs out first: the Cluster does not multiply the ceiling by three."
       : '.') +
     ' Views are not the limit while the writers keep up: routine refreshes send no notice (`changed: false`), a view ' +
     "sends one probe per ttl - interval, and each change costs one PUBLISH to that service's views plus one re-read per view. " +
@@ -152,11 +167,17 @@ export function reading(results: readonly FleetResult[]): string[] {
   const single = keptUp('single');
   const cluster = keptUp('cluster');
   const base = single ?? cluster;
+  const peer = cluster
+    ? sized.find(
+        ({ run, options }) => run.topology === 'single' && options.instances === cluster.options.instances,
+      )
+    : undefined;
   return [
     ...(single ? [singleLine(single.run)] : []),
-    ...(cluster ? [clusterLine(cluster, single)] : []),
+    // The Cluster against one server of the same size when there is such a run.
+    ...(cluster ? [clusterLine(cluster, peer ?? single)] : []),
     ...extrapolation([single, cluster].filter((item): item is SizedRun => item !== undefined)),
-    ...(base ? [limitLine(base.run, cluster?.run)] : []),
+    ...(base ? [limitLine(base.run, cluster?.run, peer?.run)] : []),
     ...sized
       .filter(({ run }) => run.refreshesPerSecond < 0.95 * run.targetRefreshesPerSecond)
       .map(
