@@ -132,7 +132,7 @@ function method(options: FleetResult['options']): string[] {
       '`--fleet-view-services`, `--fleet-seconds`, `--fleet-churn`, `--fleet-connections`, ' +
       '`--fleet-topologies single,cluster`, `--fleet-mode lean|registry`, `--fleet-pipeline on|off`; ' +
       '`--fleet-save FILE` keeps the raw result, `--fleet-render FILE[,FILE...]` renders kept results, the first ' +
-      'as the section, the others as "other runs"):',
+      'as the section, the others as "other runs"; this section\'s are in `packages/bench/bench-results/fleet-*.json`):',
     '',
     ...writers,
     '- Every view is a real `createDiscovery` over the real Redis store. Instances and views share a few command',
