@@ -59,13 +59,13 @@ function spreadRows(run: FleetRun): string[][] {
   ]);
 }
 
-function freshnessRows(run: FleetRun): string[][] {
+function freshnessRows(run: FleetRun, label: string = run.topology): string[][] {
   const { join, leave, status } = run.freshness;
   return [
     ['join (`register()`)', fmtSpread(join), fmt(join.max), String(join.n)],
     ['leave (`close()`: deregister)', fmtSpread(leave), fmt(leave.max), String(leave.n)],
     ['status change (`setStatus()`)', fmtSpread(status), fmt(status.max), String(status.n)],
-  ].map((row) => [`${run.topology}: ${row[0]}`, ...(row.slice(1) as string[])]);
+  ].map((row) => [`${label}: ${row[0]}`, ...(row.slice(1) as string[])]);
 }
 
 /** Another size tried (a kept result of its own run): one row, for the section's "other runs" table. */
@@ -206,7 +206,20 @@ export function renderFleetSection(
       : []),
     "View freshness: from the write's call to its effect in every view holding the service (ms):",
     '',
-    markdownTable(['change', 'median (p10–p90)', 'max', 'samples'], runs.flatMap(freshnessRows)),
+    markdownTable(
+      ['change', 'median (p10–p90)', 'max', 'samples'],
+      [
+        ...runs.flatMap((run) => freshnessRows(run)),
+        // Other runs that kept up: their freshness is as much a result (the Cluster's, most of all).
+        ...others.flatMap(({ fleet }) =>
+          fleet.runs
+            .filter((run) => run.refreshesPerSecond >= 0.95 * run.targetRefreshesPerSecond)
+            .flatMap((run) =>
+              freshnessRows(run, `${run.topology}, ${size(fleet.options.instances)} instances`),
+            ),
+        ),
+      ],
+    ),
     '',
     ...runs.map(
       (run) =>
