@@ -1,22 +1,24 @@
-// The simulated fleet of the `fleet` part: real `ServiceRegistry` objects (their own refresh loops,
-// encoding, store-clock resyncs and duplicate checks: the real refresh semantics) and real
-// `createDiscovery` views, over a handful of shared Redis connections instead of one per instance.
-// Each view gets its own store object over a shared command connection, so it has its own subscriber
-// connection: Redis fans each change notice out to every view as it would to separate processes.
+// The simulated fleet of the `fleet` part: its write side (fleet-writers.ts: real `ServiceRegistry`
+// objects, or the lean generator of fleet-lean.ts that sends the same puts) and real `createDiscovery`
+// views, over a handful of shared Redis connections instead of one per instance. Each view gets its
+// own store object over a shared command connection, so it has its own subscriber connection: Redis
+// fans each change notice out to every view as it would to separate processes.
 
-import {
-  createDiscovery,
-  type DiscoveryView,
-  gcmCodec,
-  type InstanceStatus,
-  ServiceRegistry,
-} from '@service-registry/core';
+import { createDiscovery, type DiscoveryView, gcmCodec, type InstanceStatus } from '@service-registry/core';
 import { redisStore } from '@service-registry/store-redis';
 import type { Cluster, Redis } from 'ioredis';
-import { ENDPOINTS, runBounded, SECRET } from './lib.js';
+import { LeanWriters } from './fleet-lean.js';
+import {
+  type FleetMode,
+  type FleetWriters,
+  INTERVAL_SECONDS,
+  RegistryWriters,
+  TTL_SECONDS,
+  type WriterStore,
+} from './fleet-writers.js';
+import { runBounded, SECRET } from './lib.js';
 
-export const TTL_SECONDS = 30;
-export const INTERVAL_SECONDS = 10;
+export { INTERVAL_SECONDS, TTL_SECONDS };
 
 /** Sizes of one simulated fleet. */
 export interface FleetShape {
@@ -27,6 +29,14 @@ export interface FleetShape {
   readonly viewServices: number;
   /** Shared command connections for the instances, and as many for the views. */
   readonly connections: number;
+  /** How the instances are simulated: `lean` (the same puts, no registry objects) or `registry`. */
+  readonly mode: FleetMode;
+  /**
+   * The instances' connections auto-pipeline (ioredis `enableAutoPipelining`): the puts of one
+   * event-loop turn leave in one socket write. Cheaper for the generator (a loopback write per
+   * command was its largest cost), and Redis reads more commands per read.
+   */
+  readonly pipelined: boolean;
 }
 
 type Kind = 'join' | 'leave' | 'status';
@@ -66,35 +76,42 @@ export class FreshnessTracker {
   }
 }
 
-/** A running fleet: its registries, views and counters. */
+/** A running fleet: its writers, views and counters. */
 export class SimulatedFleet {
   readonly shape: FleetShape;
   readonly namespace = `fleet-${Date.now().toString(36)}`;
   readonly freshness = new FreshnessTracker();
-  refreshes = 0;
-  refreshFailures = 0;
   readonly churned: Record<Kind, number> = { join: 0, leave: 0, status: 0 };
+  readonly writers: FleetWriters;
   readonly #codec = gcmCodec(SECRET);
   readonly #clients: (Redis | Cluster)[] = [];
-  readonly #writerStores: ReturnType<typeof redisStore>[];
-  readonly #viewStores: ReturnType<typeof redisStore>[] = [];
-  readonly #registries: ServiceRegistry[] = [];
+  readonly #writerStores: WriterStore[];
+  readonly #viewStores: WriterStore[] = [];
   readonly views: DiscoveryView[] = [];
   /** How many views hold each service. */
   readonly #holders: number[];
   #joined = 0;
-  readonly #onRefreshed = () => {
-    this.refreshes++;
-  };
-  readonly #onFailed = () => {
-    this.refreshFailures++;
-  };
 
-  constructor(shape: FleetShape, connect: () => Redis | Cluster) {
+  constructor(shape: FleetShape, connect: (pipelined: boolean) => Redis | Cluster) {
     this.shape = shape;
-    for (let index = 0; index < shape.connections * 2; index++) this.#clients.push(connect());
+    // Lean writers: auto-pipelined (see `FleetShape.pipelined`); views: plain connections.
+    for (let index = 0; index < shape.connections * 2; index++)
+      this.#clients.push(connect(index < shape.connections && shape.pipelined));
     this.#writerStores = this.#clients.slice(0, shape.connections).map((client) => redisStore({ client }));
     this.#holders = new Array(shape.services).fill(0);
+    const service = (index: number) => this.service(index);
+    this.writers =
+      shape.mode === 'lean'
+        ? new LeanWriters(this.#writerStores, this.namespace, service)
+        : new RegistryWriters(this.#writerStores, this.namespace, service);
+  }
+
+  get refreshes(): number {
+    return this.writers.refreshes;
+  }
+
+  get refreshFailures(): number {
+    return this.writers.refreshFailures;
   }
 
   service(index: number): string {
@@ -109,40 +126,10 @@ export class SimulatedFleet {
     );
   }
 
-  #registry(index: number): ServiceRegistry {
-    const registry = new ServiceRegistry({
-      store: this.#writerStores[index % this.#writerStores.length] as ReturnType<typeof redisStore>,
-      codec: this.#codec,
-      namespace: this.namespace,
-      publicUrl: `http://i${index}.fleet.test`,
-      ttl: TTL_SECONDS,
-      interval: INTERVAL_SECONDS,
-    });
-    registry.on('refreshed', this.#onRefreshed);
-    registry.on('refresh-failed', this.#onFailed);
-    return registry;
-  }
-
-  async #join(index: number): Promise<ServiceRegistry> {
-    const registry = this.#registry(index);
-    await registry.register(ENDPOINTS, {
-      serviceName: this.service(index),
-      instanceId: `i${index}`,
-      port: 8080,
-      meta: { zone: `z${index % 3}`, version: '1.4.2' },
-    });
-    return registry;
-  }
-
-  /** Registers every instance (their refresh loops start as each one is written). */
-  async register(concurrency = 256): Promise<void> {
-    const { instances } = this.shape;
-    const registries = new Array<ServiceRegistry>(instances);
-    await runBounded(instances, concurrency, async (index) => {
-      registries[index] = await this.#join(index);
-    });
-    this.#registries.push(...registries);
-    this.#joined = instances;
+  /** Registers every instance (their refreshes start as each one is written). */
+  async register(): Promise<void> {
+    await this.writers.registerAll(this.shape.instances);
+    this.#joined = this.shape.instances;
   }
 
   /** Opens every view (each its own store object, so its own subscriber) and waits for their loads. */
@@ -192,38 +179,32 @@ export class SimulatedFleet {
       const index = this.#joined++;
       const service = this.service(index);
       this.freshness.expect('join', service, `i${index}`, this.#holders[index % this.shape.services] ?? 0);
-      this.#registries.push(await this.#join(index));
+      await this.writers.join(index);
       return;
     }
-    const position = Math.floor(Math.random() * this.#registries.length);
-    const registry = this.#registries[position] as ServiceRegistry;
-    const own = registry.get();
+    const own = this.writers.pick();
     if (!own) return;
-    const holders = this.#holders[Number(own.name.slice(3))] ?? 0;
+    const holders = this.#holders[Number(own.service.slice(3))] ?? 0;
     if (kind === 'status') {
       const status: InstanceStatus = own.status === 'up' ? 'draining' : 'up';
-      this.freshness.expect('status', own.name, own.id, holders, status);
-      await registry.setStatus(status);
+      this.freshness.expect('status', own.service, own.id, holders, status);
+      await this.writers.setStatus(own, status);
       return;
     }
-    // A leave: swap-remove, then deregister (the record is deleted, every holding view drops it).
-    this.#registries[position] = this.#registries[this.#registries.length - 1] as ServiceRegistry;
-    this.#registries.pop();
-    this.freshness.expect('leave', own.name, own.id, holders);
-    await registry.close();
+    // A leave: deregister (the record is deleted, every holding view drops it).
+    this.freshness.expect('leave', own.service, own.id, holders);
+    await this.writers.leave(own);
   }
 
   /** Live registrations now. */
   get size(): number {
-    return this.#registries.length;
+    return this.writers.size;
   }
 
   async close(): Promise<void> {
     await runBounded(this.views.length, 100, (index) => (this.views[index] as DiscoveryView).close());
     // Records are left to expire with the server: 100,000 deletes would only slow the teardown.
-    await runBounded(this.#registries.length, 1000, (index) =>
-      (this.#registries[index] as ServiceRegistry).close({ deregister: false }),
-    );
+    await this.writers.close();
     await Promise.all([...this.#viewStores, ...this.#writerStores].map((store) => store.close()));
     for (const client of this.#clients) client.disconnect();
   }

@@ -18,8 +18,11 @@ export interface FleetServers {
   readonly topology: Topology;
   /** `host:port` of every master, in a stable order. */
   readonly masters: readonly string[];
-  /** A new command connection (a `Redis`, or a `Cluster` over every master). */
-  connect(): Redis | Cluster;
+  /**
+   * A new command connection (a `Redis`, or a `Cluster` over every master). `pipelined`: ioredis'
+   * auto-pipelining (the commands of one event-loop turn go out in one write).
+   */
+  connect(pipelined?: boolean): Redis | Cluster;
   /** Counters of every master, in `masters` order. */
   sample(): Promise<NodeSample[]>;
   stop(): Promise<void>;
@@ -128,7 +131,12 @@ export async function startFleetServers(topology: Topology): Promise<FleetServer
     return {
       topology,
       masters: [`${server.host}:${server.port}`],
-      connect: () => new Redis(server.url, { maxRetriesPerRequest: 1, commandTimeout: 10_000 }),
+      connect: (pipelined = false) =>
+        new Redis(server.url, {
+          maxRetriesPerRequest: 1,
+          commandTimeout: 10_000,
+          enableAutoPipelining: pipelined,
+        }),
       sample: admin.sample,
       stop: async () => {
         admin.close();
@@ -141,8 +149,9 @@ export async function startFleetServers(topology: Topology): Promise<FleetServer
   return {
     topology,
     masters: cluster.nodes.map((node) => `${node.host}:${node.port}`),
-    connect: () =>
+    connect: (pipelined = false) =>
       new Cluster([...cluster.startupNodes], {
+        enableAutoPipelining: pipelined,
         redisOptions: { maxRetriesPerRequest: 1, commandTimeout: 10_000 },
       }),
     sample: admin.sample,

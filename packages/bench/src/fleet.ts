@@ -5,6 +5,8 @@
 // every view holding their service. The load generator shares the machine's cores with Redis.
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { newSpaceMiB } from './fleet-heap.js';
+import { LeanWriters } from './fleet-lean.js';
 import { type FleetShape, INTERVAL_SECONDS, SimulatedFleet, TTL_SECONDS } from './fleet-load.js';
 import {
   type FleetServers,
@@ -14,7 +16,7 @@ import {
   startFleetServers,
   type Topology,
 } from './fleet-server.js';
-import { collectGarbage, progress, type Summary, summarize } from './lib.js';
+import { collectGarbage, percentile, progress, type Summary, summarize } from './lib.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,6 +36,10 @@ export interface FleetRun {
   readonly targetRefreshesPerSecond: number;
   readonly refreshesPerSecond: number;
   readonly refreshFailures: number;
+  /** Refreshes whose duplicate check found another writer's value (0 unless a writer is wrong). */
+  readonly foreignPrevious: number;
+  /** Lean mode: how late refreshes started after their due time (ms), and the largest backlog seen. */
+  readonly lag: { late: Summary; p99: number; backlogMax: number } | undefined;
   readonly churnPerSecond: number;
   readonly cachedInstances: number;
   readonly nodes: readonly NodeWindow[];
@@ -48,6 +54,8 @@ export interface FleetRun {
   readonly staleness: { samples: number; maxAgeMs: number; staleShare: number };
   readonly heapMiB: number;
   readonly rssMiB: number;
+  /** The bench process's young generation at the end, MiB (V8's default stops at 32). */
+  readonly newSpaceMiB: number;
 }
 
 export interface FleetResult {
@@ -57,17 +65,36 @@ export interface FleetResult {
 
 async function measure(servers: FleetServers, options: FleetOptions): Promise<FleetRun> {
   const { topology } = servers;
-  const fleet = new SimulatedFleet(options, () => servers.connect());
+  const fleet = new SimulatedFleet(options, (pipelined) => servers.connect(pipelined));
   try {
     let started = performance.now();
     progress(
-      `fleet ${topology}: registering ${options.instances} instances over ${options.services} services`,
+      `fleet ${topology}: registering ${options.instances} instances over ${options.services} services (${options.mode} mode)`,
     );
-    await fleet.register();
+    const registering = setInterval(
+      () => progress(`fleet ${topology}: ${fleet.size} registered, ${fleet.refreshes} refreshes so far`),
+      10_000,
+    );
+    try {
+      await fleet.register();
+    } finally {
+      clearInterval(registering);
+    }
     const registerSeconds = (performance.now() - started) / 1000;
     started = performance.now();
     progress(`fleet ${topology}: opening ${options.views} views (${options.viewServices} services each)`);
-    await fleet.openViews();
+    const opening = setInterval(
+      () =>
+        progress(
+          `fleet ${topology}: ${fleet.views.length} views opened, ${fleet.refreshes} refreshes so far`,
+        ),
+      10_000,
+    );
+    try {
+      await fleet.openViews();
+    } finally {
+      clearInterval(opening);
+    }
     const viewsReadySeconds = (performance.now() - started) / 1000;
     // One interval and a bit: every loop has refreshed at least once, the rate is steady.
     progress(`fleet ${topology}: warming up ${INTERVAL_SECONDS + 2} s`);
@@ -80,6 +107,13 @@ async function measure(servers: FleetServers, options: FleetOptions): Promise<Fl
     const cpuBefore = process.cpuUsage();
     const refreshesBefore = fleet.refreshes;
     const failuresBefore = fleet.refreshFailures;
+    const foreignBefore = fleet.writers.foreignPrevious;
+    const lean = fleet.writers instanceof LeanWriters ? fleet.writers : undefined;
+    let backlogMax = 0;
+    if (lean) {
+      lean.lagMs.length = 0;
+      lean.recordLag = true;
+    }
     const churnBefore = fleet.churned.join + fleet.churned.leave + fleet.churned.status;
     const windowStart = performance.now();
     delay.enable();
@@ -94,6 +128,7 @@ async function measure(servers: FleetServers, options: FleetOptions): Promise<Fl
     let maxAgeMs = 0;
     let nextView = 0;
     const staleTimer = setInterval(() => {
+      if (lean) backlogMax = Math.max(backlogMax, lean.backlog);
       for (let sampled = 0; sampled < 20 && fleet.views.length > 0; sampled++) {
         const view = fleet.views[nextView++ % fleet.views.length];
         const snapshot = view?.snapshot();
@@ -112,6 +147,7 @@ async function measure(servers: FleetServers, options: FleetOptions): Promise<Fl
     delay.disable();
     const machine = await busy();
     const refreshes = fleet.refreshes - refreshesBefore;
+    if (lean) lean.recordLag = false;
     const churned = fleet.churned.join + fleet.churned.leave + fleet.churned.status - churnBefore;
     await Promise.all(churns);
     // Effects not seen 2 s after the window closed were missed by that view.
@@ -126,6 +162,12 @@ async function measure(servers: FleetServers, options: FleetOptions): Promise<Fl
       targetRefreshesPerSecond: options.instances / INTERVAL_SECONDS,
       refreshesPerSecond: refreshes / windowSeconds,
       refreshFailures: fleet.refreshFailures - failuresBefore,
+      foreignPrevious: fleet.writers.foreignPrevious - foreignBefore,
+      lag: lean && {
+        late: summarize(lean.lagMs),
+        p99: percentile(lean.lagMs, 0.99),
+        backlogMax,
+      },
       churnPerSecond: churned / windowSeconds,
       cachedInstances: fleet.cachedInstances(),
       nodes: nodeWindows(servers.masters, before, after),
@@ -146,6 +188,7 @@ async function measure(servers: FleetServers, options: FleetOptions): Promise<Fl
       },
       heapMiB: memory.heapUsed / 1024 ** 2,
       rssMiB: memory.rss / 1024 ** 2,
+      newSpaceMiB: newSpaceMiB(),
     };
   } finally {
     progress(`fleet ${topology}: closing`);

@@ -52,6 +52,14 @@ function quantile(sorted: readonly number[], q: number): number {
   return low + (high - low) * (position - lower);
 }
 
+/** The `q` quantile (0..1) of unsorted samples. */
+export function percentile(samples: readonly number[], q: number): number {
+  return quantile(
+    [...samples].sort((left, right) => left - right),
+    q,
+  );
+}
+
 export function summarize(samples: readonly number[]): Summary {
   const sorted = [...samples].sort((left, right) => left - right);
   return {

@@ -17,8 +17,10 @@ import { renderDiscoverySection } from './discovery-report.js';
 import { benchFind, type FindResult } from './find.js';
 import { renderFindSection } from './find-report.js';
 import { benchFleet } from './fleet.js';
-import { renderFleetSection } from './fleet-report.js';
+import { runFleetChild, SEMI_SPACE_FLAG } from './fleet-child.js';
+import { type FleetAttempt, renderFleetSection } from './fleet-report.js';
 import type { Topology } from './fleet-server.js';
+import type { FleetMode } from './fleet-writers.js';
 import { benchKeyv } from './keyv.js';
 import { renderKeyvSection } from './keyv-report.js';
 import { collectGarbage, type Measured, peakLiveHeapBytes, progress } from './lib.js';
@@ -53,6 +55,10 @@ const { values: flags } = parseArgs({
     'fleet-churn': { type: 'string' },
     'fleet-connections': { type: 'string' },
     'fleet-topologies': { type: 'string' },
+    'fleet-mode': { type: 'string' },
+    'fleet-pipeline': { type: 'string' },
+    'fleet-save': { type: 'string' },
+    'fleet-render': { type: 'string' },
     'soak-seconds': { type: 'string' },
     out: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
@@ -105,6 +111,15 @@ const plan = {
     seconds: one('fleet-seconds', flags['fleet-seconds'], quick ? 15 : 60),
     churnPerSecond: one('fleet-churn', flags['fleet-churn'], 10),
     connections: one('fleet-connections', flags['fleet-connections'], 8),
+    mode: ((mode) => {
+      if (mode !== 'lean' && mode !== 'registry')
+        throw new Error(`--fleet-mode: unknown ${mode} (lean, registry)`);
+      return mode as FleetMode;
+    })(flags['fleet-mode'] ?? 'lean'),
+    pipelined: ((text) => {
+      if (text !== 'on' && text !== 'off') throw new Error(`--fleet-pipeline: ${text} (on, off)`);
+      return text === 'on';
+    })(flags['fleet-pipeline'] ?? (flags['fleet-mode'] === 'registry' ? 'off' : 'on')),
     topologies: list(flags['fleet-topologies'] ?? 'single,cluster').map((name) => {
       if (name !== 'single' && name !== 'cluster')
         throw new Error(`--fleet-topologies: unknown ${name} (single, cluster)`);
@@ -246,10 +261,35 @@ if (runs('keyv')) {
   sections.set('keyv', renderKeyvSection({ measured: at, keyv }));
 }
 if (runs('fleet')) {
-  const at = measured();
-  collectGarbage();
-  const fleet = await benchFleet(plan.fleetLoad);
-  sections.set('fleet', renderFleetSection({ measured: at, fleet }));
+  // `--fleet-save FILE` keeps a run's raw result; `--fleet-render FILE` renders a kept one again
+  // (its own date and load average) without measuring: a change to the report's wording needs no rerun.
+  let run: FleetAttempt;
+  let others: FleetAttempt[] = [];
+  if (flags['fleet-render'] !== undefined) {
+    // `single.json+cluster.json`: the runs of two kept results (one topology each) as one, dated by the first.
+    const load = async (files: string): Promise<FleetAttempt> => {
+      const parts = await Promise.all(
+        files.split('+').map(async (file) => JSON.parse(await readFile(file, 'utf8')) as FleetAttempt),
+      );
+      const [first] = parts as [FleetAttempt];
+      const runs = parts.flatMap((part) => part.fleet.runs);
+      const topologies = runs.map((item) => item.topology);
+      return { measured: first.measured, fleet: { options: { ...first.fleet.options, topologies }, runs } };
+    };
+    const kept = await Promise.all(list(flags['fleet-render']).map(load));
+    run = kept[0] as FleetAttempt;
+    others = kept.slice(1);
+  } else {
+    const at = measured();
+    collectGarbage();
+    // A process of its own, with a larger young generation (fleet-child.ts), unless this one has it.
+    const fleet = process.execArgv.includes(SEMI_SPACE_FLAG)
+      ? await benchFleet(plan.fleetLoad)
+      : await runFleetChild(plan.fleetLoad);
+    run = { measured: at, fleet };
+    if (flags['fleet-save'] !== undefined) await writeFile(flags['fleet-save'], JSON.stringify(run));
+  }
+  sections.set('fleet', renderFleetSection(run, others));
 }
 if (runs('memory')) {
   const at = measured();
