@@ -13,10 +13,14 @@ export const CLOCK_RESYNC_MS = 30_000;
 const FIRST_SYNC_WAIT_MS = 1000;
 /**
  * A measurement whose half round trip is longer than this (a stalled event loop, a queued connection)
- * does not replace a tighter estimate, and is measured again after `CLOCK_RETRY_MS`, in ms.
+ * does not replace a tighter estimate, and is measured again after `CLOCK_RETRY_MS`, in ms; each
+ * further slow answer in a row doubles that wait, up to `CLOCK_RESYNC_MS`, so an overloaded process
+ * does not add a `TIME` every 2 s per registry to its load.
  */
 export const CLOCK_TRUSTED_HALF_TRIP_MS = 250;
 const CLOCK_RETRY_MS = 2000;
+/** Slow answers in a row past which the retry wait no longer grows (2 s × 2^4 passes 30 s). */
+const MAX_LOOSE_STREAK = 4;
 
 /** What `health().clock` reports. */
 export interface ClockHealth {
@@ -45,6 +49,8 @@ export class StoreTime {
   #measuredAt: number | null = null;
   #syncing: Promise<void> | undefined;
   #warned = false;
+  /** Slow answers in a row: how long to wait before the next measurement. */
+  #looseStreak = 0;
 
   constructor(store: RegistryStore, clock: Clock, logger: Logger) {
     this.#store = store;
@@ -112,7 +118,14 @@ export class StoreTime {
     // A slow answer (often one that waited behind a busy event loop, so its midpoint is biased)
     // says little: keep a tighter estimate, and measure again soon instead of in 30 s.
     const loose = halfTrip > CLOCK_TRUSTED_HALF_TRIP_MS;
-    this.#measuredAt = loose ? receivedAt - CLOCK_RESYNC_MS + CLOCK_RETRY_MS : receivedAt;
+    if (loose) {
+      const retryMs = Math.min(CLOCK_RESYNC_MS, CLOCK_RETRY_MS * 2 ** this.#looseStreak);
+      this.#looseStreak = Math.min(MAX_LOOSE_STREAK, this.#looseStreak + 1);
+      this.#measuredAt = receivedAt - CLOCK_RESYNC_MS + retryMs;
+    } else {
+      this.#looseStreak = 0;
+      this.#measuredAt = receivedAt;
+    }
     if (loose && this.#uncertaintyMs !== null && this.#uncertaintyMs < halfTrip) return;
     this.#offsetMs = offsetMs;
     this.#uncertaintyMs = Math.ceil(halfTrip);

@@ -61,6 +61,49 @@ describe('StoreTime', () => {
     expect(time.health().offsetMs).toBe(100);
   });
 
+  it('slow answers in a row are measured again after 2, 4, 8, 16 and then 30 s; a quick one resets that', async () => {
+    let trip = 2;
+    let calls = 0;
+    const { state, time } = setup((now) => {
+      calls++;
+      return { storeTime: now + 1, tripMs: trip };
+    });
+    await time.refresh();
+    trip = 8_000;
+    state.now += 31_000;
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+    await time.refresh();
+    await settle();
+    // The wait before each next measurement, found by stepping the clock one second at a time.
+    const waits: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const before = calls;
+      let waited = 0;
+      while (calls === before && waited < 60_000) {
+        state.now += 1_000;
+        waited += 1_000;
+        await time.refresh();
+        await settle();
+      }
+      waits.push(waited);
+    }
+    // Each slow answer itself takes 8 s of the clock: the wait is counted from its reply.
+    expect(waits).toEqual([2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    trip = 2;
+    state.now += 31_000;
+    await time.refresh();
+    await settle();
+    trip = 8_000;
+    state.now += 31_000;
+    await time.refresh();
+    await settle();
+    const before = calls;
+    state.now += 2_000;
+    await time.refresh();
+    await settle();
+    expect(calls).toBe(before + 1);
+  });
+
   it('without a better one, a slow answer is used, and skew is reported only beyond its own uncertainty', async () => {
     const { time, warnings } = setup((now) => ({ storeTime: now - 3_000 + 500, tripMs: 1_000 }));
     await time.refresh();
