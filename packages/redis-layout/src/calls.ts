@@ -102,7 +102,7 @@ function horizonArgument(horizon: number | undefined): string {
 }
 
 /** A refresh: write the record, index it, (directory,) publish when something changed. */
-/** What every put of one record shares: its keys and channels, built and checked once. */
+/** What every put and delete of one record shares: its keys and channels, built and checked once. */
 interface PreparedRef {
   readonly namespace: string;
   readonly service: string;
@@ -225,22 +225,16 @@ export function probeServiceCall(namespace: string, service: string, horizonMs: 
 
 /** A deregistration: remove the record and its index entry, publish if anything was there. */
 export function deleteCall(ref: RecordRef, options: DirectoryOptions = {}): ScriptCall {
-  assertRef(ref);
-  const keys = [
-    recordKey(ref),
-    indexKey(ref.namespace, ref.service),
-    changeCounterKey(ref.namespace, ref.service),
-  ];
-  if (options.directory ?? true) keys.push(servicesKey(ref.namespace), namespaceCounterKey(ref.namespace));
+  const prepared = prepareRef(ref);
   return {
     script: deleteScript,
-    keys,
+    keys: (options.directory ?? true) ? prepared.keys : prepared.slotKeys,
     args: [
-      ref.instanceId,
-      changesChannel(ref.namespace),
-      ref.service,
+      prepared.instanceId,
+      prepared.channel,
+      prepared.service,
       String(COUNTER_LIFETIME_MS),
-      serviceChannel(ref.namespace, ref.service),
+      prepared.serviceChannel,
     ],
   };
 }
