@@ -63,39 +63,34 @@ export interface FleetResult {
   readonly runs: readonly FleetRun[];
 }
 
+/** Runs `phase`, printing `report()` every 10 s while it lasts; returns how long it took, in seconds. */
+async function timedPhase(phase: () => Promise<void>, report: () => string): Promise<number> {
+  const started = performance.now();
+  const timer = setInterval(() => progress(report()), 10_000);
+  try {
+    await phase();
+  } finally {
+    clearInterval(timer);
+  }
+  return (performance.now() - started) / 1000;
+}
+
 async function measure(servers: FleetServers, options: FleetOptions): Promise<FleetRun> {
   const { topology } = servers;
   const fleet = new SimulatedFleet(options, (pipelined) => servers.connect(pipelined));
   try {
-    let started = performance.now();
     progress(
       `fleet ${topology}: registering ${options.instances} instances over ${options.services} services (${options.mode} mode)`,
     );
-    const registering = setInterval(
-      () => progress(`fleet ${topology}: ${fleet.size} registered, ${fleet.refreshes} refreshes so far`),
-      10_000,
+    const registerSeconds = await timedPhase(
+      () => fleet.register(),
+      () => `fleet ${topology}: ${fleet.size} registered, ${fleet.refreshes} refreshes so far`,
     );
-    try {
-      await fleet.register();
-    } finally {
-      clearInterval(registering);
-    }
-    const registerSeconds = (performance.now() - started) / 1000;
-    started = performance.now();
     progress(`fleet ${topology}: opening ${options.views} views (${options.viewServices} services each)`);
-    const opening = setInterval(
-      () =>
-        progress(
-          `fleet ${topology}: ${fleet.views.length} views opened, ${fleet.refreshes} refreshes so far`,
-        ),
-      10_000,
+    const viewsReadySeconds = await timedPhase(
+      () => fleet.openViews(),
+      () => `fleet ${topology}: ${fleet.views.length} views opened, ${fleet.refreshes} refreshes so far`,
     );
-    try {
-      await fleet.openViews();
-    } finally {
-      clearInterval(opening);
-    }
-    const viewsReadySeconds = (performance.now() - started) / 1000;
     // One interval and a bit: every loop has refreshed at least once, the rate is steady.
     progress(`fleet ${topology}: warming up ${INTERVAL_SECONDS + 2} s`);
     await sleep((INTERVAL_SECONDS + 2) * 1000);
