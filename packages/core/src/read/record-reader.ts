@@ -103,7 +103,7 @@ export class RecordReader {
     if (typeof outcome === 'string' || body === undefined) return undefined;
     let expiresAt: number | undefined;
     try {
-      expiresAt = body.sameBody(record.value);
+      expiresAt = body.sameBody(value);
     } catch (error) {
       // A forged or damaged expiry field: the full decode rejects it, and says why once.
       if (error instanceof RegistryError) return undefined;
