@@ -91,7 +91,8 @@ export class ViewJudge {
    * Services whose vanished records the store's change counters explain: read after the list, the
    * counter moved from its baseline (read before the list that last saw them) by at least as many
    * changes and was not reset, so they were deleted, not lost with a restarted store. One probe, and
-   * only when the guard would otherwise hold (a fleet stopping together, a late notice).
+   * only when two or more vanished at once (a fleet stopping together, or a store that lost them,
+   * which the counter's reset shows), after an outage, or without a notice on a store that pushes.
    */
   async #explainVanishing(lists: readonly Listed[]): Promise<Set<ServiceState>> {
     const explained = new Set<ServiceState>();
@@ -102,9 +103,12 @@ export class ViewJudge {
       if (state.listedChanges === undefined || state.listedChanges <= 0) continue;
       const vanished = state.vanishing(fetched, now, this.#timing.leadMs);
       if (vanished === 0) continue;
-      const share = vanished >= 2 && vanished > this.#view.guardShare * state.unguarded;
+      // Two or more at once is worth one probe even below the guard's share: a flushed or restarted
+      // store whose fleet half rejoined before this list looks like that, and only the counter's
+      // reset tells it from a deregistration.
+      const several = vanished >= 2;
       const afterOutage = this.#host.unseenSince !== undefined;
-      if (share || afterOutage || this.#holdsUnprompted(unprompted)) suspects.push({ state, vanished });
+      if (several || afterOutage || this.#holdsUnprompted(unprompted)) suspects.push({ state, vanished });
     }
     if (suspects.length === 0) return explained;
     const results = await this.#reads.probe(

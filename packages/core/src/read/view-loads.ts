@@ -114,12 +114,36 @@ export class ViewLoads {
         before,
       );
     }
+    await this.#learnBaselines();
     this.dirty.clear();
     this.noticed.clear();
     const now = this.#options.clock.now();
     this.#followSkipped(now, followUp);
     this.nextPollAt = now + this.#view.pollMs;
     this.#host.reloaded(now);
+  }
+
+  /**
+   * Services whose change counter the view has never read are probed once, right after the load that
+   * listed them: the counter is the baseline that tells a store that lost its records (a flush or a
+   * restart resets it) from a fleet that deregistered, also in a view's first seconds, before its
+   * first scheduled probe. Read after the list, it can only make the guard hold more, never less.
+   * Only on a store that pushes: one that does not is polled through the namespace's counter, whose
+   * reset the poll sees (and a request more per view start would cost an edge function).
+   */
+  async #learnBaselines(): Promise<void> {
+    if (!this.#reads.pushes || !this.#reads.probes || this.#view.guardShare >= 1) return;
+    const unknown = [...this.#host.states.values()].filter((state) => state.changes === undefined);
+    if (unknown.length === 0) return;
+    const started = this.#options.clock.now();
+    const results = await this.#reads.probe(
+      unknown.map((state) => state.name),
+      this.#timing.horizonMs,
+    );
+    unknown.forEach((state, index) => {
+      const result = results[index];
+      if (result !== undefined) this.#applyProbe(state, result, started);
+    });
   }
 
   /**
