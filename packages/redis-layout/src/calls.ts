@@ -101,9 +101,8 @@ function horizonArgument(horizon: number | undefined): string {
   return String(Math.max(0, Math.floor(horizon)));
 }
 
-/** A refresh: write the record, index it, (directory,) publish when something changed. */
 /** What every put and delete of one record shares: its keys and channels, built and checked once. */
-interface PreparedRef {
+export interface PreparedRef {
   readonly namespace: string;
   readonly service: string;
   readonly instanceId: string;
@@ -119,7 +118,8 @@ interface PreparedRef {
 // checked again while the ref still names the same record.
 const preparedRefs = new WeakMap<RecordRef, PreparedRef>();
 
-function prepareRef(ref: RecordRef): PreparedRef {
+/** A ref's keys and channels, checked and built once per ref object (and again if it changed). */
+export function prepareRef(ref: RecordRef): PreparedRef {
   const known = preparedRefs.get(ref);
   if (
     known !== undefined &&
@@ -145,6 +145,7 @@ function prepareRef(ref: RecordRef): PreparedRef {
   return prepared;
 }
 
+/** A refresh: write the record, index it, (directory,) publish when something changed. */
 export function putCall(
   ref: RecordRef,
   value: string,

@@ -47,6 +47,12 @@ export {
   servicesKey,
 } from './keys.js';
 export { type PutReply, parsePutReply, readPutReply, UpkeepHorizons } from './put-reply.js';
+export {
+  type CommandReply,
+  type RedisCommand,
+  type RoutineOutcome,
+  RoutineRefresh,
+} from './routine-refresh.js';
 export type { ScriptOutcome, ScriptTransport } from './run-scripts.js';
 export { isNoScriptError, runScript, runScriptPipeline } from './run-scripts.js';
 export type { RedisScript } from './scripts.js';

@@ -7,6 +7,8 @@ export interface PutReply {
   readonly added: boolean;
   /** The upkeep horizon in the store's ms: hand it to the next put of the service (`UpkeepHorizons`). */
   readonly horizon: number;
+  /** The record's new expiry in the store's ms (the store's time when it ran, plus the ttl). */
+  readonly expiresAt: number;
   /** The duplicate check's outcome; meaningful only for a put given `expectPrevious`. */
   readonly result: PutResult;
 }
@@ -25,23 +27,28 @@ function replyNumber(item: unknown, what: string): number {
   return value;
 }
 
+/** A previous value as a client hands it back: a string, a number (a REST client's JSON) or bytes. */
+export function previousValue(previous: unknown): string | undefined {
+  if (typeof previous === 'string') return previous;
+  if (typeof previous === 'number') return String(previous);
+  if (previous instanceof Uint8Array) return new TextDecoder().decode(previous);
+  return undefined;
+}
+
 /**
- * Reads the `{added, horizon}` or `{added, horizon, previous}` reply of a `putCall`: previous is there
- * only when the record held another value than `expectPrevious` (another writer's).
+ * Reads the `{added, horizon, expiresAt}` or `{added, horizon, expiresAt, previous}` reply of a
+ * `putCall`: previous is there only when the record held another value than `expectPrevious`
+ * (another writer's).
  */
 export function readPutReply(reply: unknown): PutReply {
-  if (!Array.isArray(reply) || reply.length < 2) throw invalid('shape', reply);
+  if (!Array.isArray(reply) || reply.length < 3) throw invalid('shape', reply);
   const added = replyNumber(reply[0], 'added count') === 1;
   const horizon = replyNumber(reply[1], 'horizon');
-  if (reply.length < 3) return { added, horizon, result: { matched: true } };
-  const previous: unknown = reply[2];
-  if (typeof previous === 'string') return { added, horizon, result: { matched: false, previous } };
-  if (typeof previous === 'number')
-    return { added, horizon, result: { matched: false, previous: String(previous) } };
-  if (previous instanceof Uint8Array) {
-    return { added, horizon, result: { matched: false, previous: new TextDecoder().decode(previous) } };
-  }
-  throw invalid('previous value', previous);
+  const expiresAt = replyNumber(reply[2], 'expiry');
+  if (reply.length < 4) return { added, horizon, expiresAt, result: { matched: true } };
+  const previous = previousValue(reply[3]);
+  if (previous === undefined) throw invalid('previous value', reply[3]);
+  return { added, horizon, expiresAt, result: { matched: false, previous } };
 }
 
 /** The duplicate check's outcome of a `putCall` given `expectPrevious`; see `readPutReply`. */

@@ -73,7 +73,9 @@ end
  * With an expected previous (a prefix of what this writer wrote last) the record is read in the same
  * `SET`: when it held a string that does not start with it (another writer's) the reply carries it;
  * a record of another type (made by hand) counts as empty, so it never fails the refresh. Reply:
- * `{added, horizon}`, or `{added, horizon, previous}` when the previous did not match. Before Redis
+ * `{added, horizon, expiresAt}`, or `{added, horizon, expiresAt, previous}` when the previous did not
+ * match; expiresAt is the record's expiry in the store's ms, which also tells a writer the store's
+ * time (`RoutineRefresh`). Before Redis
  * 7.0 (no `PEXPIRETIME`) the store's time comes from `TIME`; before 6.2 (no `SET GET`) from `GET`.
  */
 export const putScript: RedisScript = define(
@@ -125,8 +127,8 @@ ${BUMP}  bump(KEYS[3], lifetimeOf(KEYS[2], ttl))
   redis.call('PUBLISH', ARGV[4], ARGV[5])
   redis.call('PUBLISH', ARGV[7], ARGV[5])
 end
-if type(held) == 'string' and string.sub(held, 1, #ARGV[9]) ~= ARGV[9] then return {added, horizon, held} end
-return {added, horizon}
+if type(held) == 'string' and string.sub(held, 1, #ARGV[9]) ~= ARGV[9] then return {added, horizon, expiresAt, held} end
+return {added, horizon, expiresAt}
 `,
 );
 

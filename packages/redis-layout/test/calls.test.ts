@@ -85,20 +85,22 @@ describe('script calls', () => {
     expect(isRegistryError(errorOf(() => putCall(ref, 'v', 1000, { expectPrevious: 7 as never })))).toBe(
       true,
     );
-    expect(parsePutReply([0, 5])).toEqual({ matched: true });
-    expect(readPutReply([1, '1800000000000'])).toEqual({
+    expect(parsePutReply([0, 5, 4])).toEqual({ matched: true });
+    expect(readPutReply([1, '1800000000000', '1799999990000'])).toEqual({
       added: true,
       horizon: 1.8e12,
+      expiresAt: 1_799_999_990_000,
       result: { matched: true },
     });
-    expect(parsePutReply([1, 5, 'theirs'])).toEqual({ matched: false, previous: 'theirs' });
-    expect(parsePutReply([1, 5, 42])).toEqual({ matched: false, previous: '42' });
-    expect(parsePutReply([1, 5, Buffer.from('ü')])).toEqual({ matched: false, previous: 'ü' });
+    expect(parsePutReply([1, 5, 4, 'theirs'])).toEqual({ matched: false, previous: 'theirs' });
+    expect(parsePutReply([1, 5, 4, 42])).toEqual({ matched: false, previous: '42' });
+    expect(parsePutReply([1, 5, 4, Buffer.from('ü')])).toEqual({ matched: false, previous: 'ü' });
     expect(isRegistryError(errorOf(() => parsePutReply(null)))).toBe(true);
     expect(isRegistryError(errorOf(() => parsePutReply(0)))).toBe(true);
-    expect(isRegistryError(errorOf(() => parsePutReply([1])))).toBe(true);
-    expect(isRegistryError(errorOf(() => parsePutReply([1, 'soon'])))).toBe(true);
-    expect(isRegistryError(errorOf(() => parsePutReply([1, 5, {}])))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1, 5])))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1, 'soon', 4])))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1, 5, 'later'])))).toBe(true);
+    expect(isRegistryError(errorOf(() => parsePutReply([1, 5, 4, {}])))).toBe(true);
     expect(touchServiceCall('reg', 'api', 1000)).toMatchObject({
       keys: ['reg:services', 'reg:{reg:services}:changed'],
       args: ['1000', 'api', '1'],

@@ -2,7 +2,10 @@ import type { Socket } from 'node:net';
 
 /** What a traced client wrote to its sockets. */
 export interface ClientTrace {
-  /** Socket writes: a pipeline is one write, so sequential round trips show up as separate writes. */
+  /**
+   * Socket writes: a pipeline is one write, and so are the writes made while the socket is corked
+   * (they leave together at `uncork`), so sequential round trips show up as separate writes.
+   */
   readonly writes: number;
   /** The name (first argument, lowercased) of every command written, in order. */
   readonly commands: readonly string[];
@@ -47,13 +50,22 @@ export function traceClient(client: TraceableClient): ClientTrace {
   for (const socket of sockets) {
     if (!socket) continue;
     const original = socket.write;
+    const originalUncork = socket.uncork;
+    // Writes made while the socket is corked go out together: they count as one.
+    let corkedBatch = false;
     socket.write = function (this: Socket, chunk: string | Uint8Array, ...rest: unknown[]) {
-      writes++;
+      if (this.writableCorked === 0 || !corkedBatch) writes++;
+      if (this.writableCorked > 0) corkedBatch = true;
       commands.push(...commandNames(chunk));
       return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
     } as Socket['write'];
+    socket.uncork = function (this: Socket) {
+      originalUncork.call(this);
+      if (this.writableCorked === 0) corkedBatch = false;
+    };
     restore.push(() => {
       socket.write = original;
+      socket.uncork = originalUncork;
     });
   }
   return {

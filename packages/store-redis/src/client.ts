@@ -42,6 +42,11 @@ export interface RedisClientLike {
   readonly isCluster?: boolean;
   /** ioredis' connection state (`ready`, `reconnecting`, ...): `close()` only QUITs a ready connection. */
   readonly status?: string;
+  /**
+   * A single connection's socket (ioredis `Redis.stream`): a routine refresh corks it around its three
+   * commands so they leave in one write. Absent on a Cluster.
+   */
+  readonly stream?: { cork?: () => void; uncork?: () => void };
   /** A Cluster's slot table: the node keys (`host:port`) serving each slot, master first. */
   readonly slots?: readonly (readonly string[])[];
   readonly options?: { readonly keyPrefix?: string | undefined };

@@ -15,7 +15,7 @@ import {
   traceClient,
 } from '@service-registry/redis-testing';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RedisStore, redisStore } from '../src/index.js';
 
 // Round trips, counted on a server this file owns: the server's INFO commandstats (what it executed)
@@ -79,7 +79,7 @@ describe('redis store round trips', () => {
     expect({ writes, commands }).toEqual({ writes: 1, commands: ['evalsha'] });
   });
 
-  it('a routine refresh runs SET, PEXPIRETIME and ZADD inside its script, and the upkeep once per ttl', async () => {
+  it('a routine refresh is SET PXAT, ZADD XX CH and PTTL in one pipeline, and the script runs the upkeep once per ttl', async () => {
     const ttl = 400;
     const ref = { namespace: ns, service: 'routine', instanceId: 'i-1' };
     const executed = async (action: () => Promise<unknown>) =>
@@ -87,24 +87,96 @@ describe('redis store round trips', () => {
     // A join: indexed, announced, upkeep (prune, directory, expiries), counters moved.
     const join = await executed(() => store.put(ref, 'v1', ttl));
     expect(join).toMatchObject({ evalsha: 1, zscore: 1, zremrangebyscore: 2, publish: 2 });
-    // Routine refreshes within the upkeep horizon the join answered: three commands, no TIME, no ZSCORE.
-    const routine = { evalsha: 1, set: 1, pexpiretime: 1, zadd: 1 };
+    // Routine refreshes within the upkeep horizon the join answered: no script, no TIME, no ZSCORE.
+    const routine = { set: 1, zadd: 1, pttl: 1 };
+    const sent = await measure(() => store.put(ref, 'v1', ttl, { changed: false }));
+    expect(sent.commands).toEqual(['set', 'zadd', 'pttl']);
+    expect(sent.writes).toBe(1);
     expect(await executed(() => store.put(ref, 'v1', ttl, { changed: false }))).toEqual(routine);
     expect(await executed(() => store.put(ref, 'v1', ttl, { changed: false, expectPrevious: 'v1' }))).toEqual(
       routine,
     );
+    // The index score is still exactly the record's expiry, in the store's clock.
+    expect(Number(await admin.zscore(indexKey(ns, 'routine'), 'i-1'))).toBe(
+      Number(await admin.call('PEXPIRETIME', recordKey(ref))),
+    );
+    expect(await admin.pttl(recordKey(ref))).toBeGreaterThan(ttl - 100);
     // Once the record would outlive the horizon (one ttl past the join's expiry), the upkeep runs.
     await new Promise((resolve) => setTimeout(resolve, ttl + 50));
     const upkeep = await executed(() => store.put(ref, 'v1', ttl, { changed: false }));
-    expect(upkeep).toMatchObject({ zscore: 1, zremrangebyscore: 2 });
+    expect(upkeep).toMatchObject({ evalsha: 1, zscore: 1, zremrangebyscore: 2 });
     expect(upkeep.publish).toBeUndefined();
     expect(await executed(() => store.put(ref, 'v1', ttl, { changed: false }))).toEqual(routine);
     // Another store (another process) knows no horizon: it asks once, and finds the upkeep done.
     const other = redisStore({ client });
     const first = await executed(() => other.put(ref, 'v1', ttl, { changed: false }));
-    expect(first).toMatchObject({ zscore: 1 });
+    expect(first).toMatchObject({ evalsha: 1, zscore: 1 });
     expect(first.zremrangebyscore).toBeUndefined();
     expect(await executed(() => other.put(ref, 'v1', ttl, { changed: false }))).toEqual(routine);
+    // A changed record always runs the script, which announces it.
+    expect(await executed(() => store.put(ref, 'v2', ttl))).toMatchObject({ evalsha: 1, publish: 2 });
+    await store.delete(ref);
+  });
+
+  it('a store clock that moved costs one script call, and every record still lives a full ttl', async () => {
+    const ref = { namespace: ns, service: 'clock', instanceId: 'i-1' };
+    await store.put(ref, 'v1', LONG_TTL_MS);
+    const routine = ['set', 'zadd', 'pttl'];
+    expect((await measure(() => store.put(ref, 'v1', LONG_TTL_MS, { changed: false }))).commands).toEqual(
+      routine,
+    );
+    // This host's clock, on which the store learned Redis' time, jumps 10 s: as if Redis' clock had.
+    const local = performance.now.bind(performance);
+    for (const jump of [10_000, -10_000]) {
+      const moved = vi.spyOn(performance, 'now').mockImplementation(() => local() + jump);
+      try {
+        // Ahead: the routine write lands with an expiry 10 s late, its PTTL shows it, and the script
+        // rewrites it. Behind: the upkeep horizon looks over a ttl ahead, so the script runs at once.
+        const first = await measure(() => store.put(ref, 'v1', LONG_TTL_MS, { changed: false }));
+        expect(first.commands).toEqual(jump > 0 ? [...routine, 'evalsha'] : ['evalsha']);
+        expect(await admin.pttl(recordKey(ref))).toBeGreaterThan(LONG_TTL_MS - 1_000);
+        expect(await admin.pttl(recordKey(ref))).toBeLessThanOrEqual(LONG_TTL_MS);
+        // Learned again from the script's reply: routine from the next refresh on.
+        const next = await measure(() => store.put(ref, 'v1', LONG_TTL_MS, { changed: false }));
+        expect(next.commands).toEqual(routine);
+        expect(Math.abs((await admin.pttl(recordKey(ref))) - LONG_TTL_MS)).toBeLessThan(1_000);
+        expect(Number(await admin.zscore(indexKey(ns, 'clock'), 'i-1'))).toBe(
+          Number(await admin.call('PEXPIRETIME', recordKey(ref))),
+        );
+      } finally {
+        moved.mockRestore();
+      }
+      // Back to the real clock: the learned time is off by the jump again, once.
+      await store.put(ref, 'v1', LONG_TTL_MS, { changed: false });
+    }
+    await store.delete(ref);
+  });
+
+  it('a routine refresh whose record vanished, or is of another type, is completed by the script', async () => {
+    const ref = { namespace: ns, service: 'odd', instanceId: 'i-1' };
+    await store.put(ref, 'g2.mine.first', LONG_TTL_MS);
+    // Deleted by hand: the routine SET writes it again, and it is still indexed.
+    await admin.del(recordKey(ref));
+    expect(
+      await store.put(ref, 'g2.mine.first', LONG_TTL_MS, { changed: false, expectPrevious: 'g2.mine' }),
+    ).toEqual({ matched: true });
+    expect(await admin.get(recordKey(ref))).toBe('g2.mine.first');
+    // Overwritten by another writer: SET ... GET reports it, without a script.
+    await admin.set(recordKey(ref), 'theirs', 'PX', LONG_TTL_MS);
+    const theirs = await measure(() =>
+      store.put(ref, 'g2.mine.first', LONG_TTL_MS, { changed: false, expectPrevious: 'g2.mine' }),
+    );
+    expect(theirs.result).toEqual({ matched: false, previous: 'theirs' });
+    expect(theirs.commands).toEqual(['set', 'zadd', 'pttl']);
+    // A hash made by hand: SET ... GET refuses it (WRONGTYPE), the script overwrites it as a join would.
+    await admin.del(recordKey(ref));
+    await admin.hset(recordKey(ref), 'f', 'v');
+    const typed = await measure(() =>
+      store.put(ref, 'g2.mine.first', LONG_TTL_MS, { changed: false, expectPrevious: 'g2.mine' }),
+    );
+    expect(typed.result).toEqual({ matched: true });
+    expect(typed.commands).toEqual(['set', 'zadd', 'pttl', 'evalsha']);
+    expect(await admin.get(recordKey(ref))).toBe('g2.mine.first');
     await store.delete(ref);
   });
 
@@ -154,7 +226,7 @@ describe('redis store round trips', () => {
     await store.delete(ref);
   });
 
-  it('a registry refreshing with duplicate detection sends one EVALSHA per refresh, and no GET', async () => {
+  it('a registry refreshing with duplicate detection sends one pipeline per refresh, and no extra GET', async () => {
     const registry = new ServiceRegistry({
       store,
       secret: 'round-trips-secret-0123456789',
@@ -181,9 +253,10 @@ describe('redis store round trips', () => {
       refreshes = 0;
       const { sent, commands } = await measure(() => refreshed(3));
       expect(refreshes).toBe(3);
-      // TIME runs at most once per 30 s per registry (the clock check): none here.
-      expect(sent).toEqual({ evalsha: 3 });
-      expect(commands).toEqual(['evalsha', 'evalsha', 'evalsha']);
+      // TIME runs at most once per 30 s per registry (the clock check): none here. The duplicate
+      // check rides on the routine SET (SET ... GET): no script, no GET.
+      expect(sent).toEqual({});
+      expect(commands).toEqual(['set', 'zadd', 'pttl', 'set', 'zadd', 'pttl', 'set', 'zadd', 'pttl']);
       expect(registry.health().duplicate.detected).toBe(false);
     } finally {
       await registry.close();

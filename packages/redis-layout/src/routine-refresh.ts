@@ -1,0 +1,168 @@
+import { type PutResult, type RecordRef, RegistryError } from '@service-registry/core';
+import { prepareRef } from './calls.js';
+import { type PutReply, previousValue, type UpkeepHorizons } from './put-reply.js';
+
+/*
+ * A routine refresh (same content, instance indexed, upkeep not due) needs no script: three plain
+ * commands in one pipeline do what the put script's routine path does, at a fraction of its server
+ * time (EVALSHA alone costs several times a SET):
+ *
+ *   SET <record> <value> PXAT <expiresAt> [GET]   the record, with an absolute expiry
+ *   ZADD <index> XX CH <expiresAt> <id>            its index entry, only if it is there
+ *   PTTL <record>                                  how long the record really has
+ *
+ * The writer picks expiresAt from the store's clock as it learned it from its own earlier replies
+ * (a script reply carries the record's expiry, a routine one its PTTL), so the index score is still
+ * exactly the record's expiry. Anything unusual sends the put script right after, in the same put:
+ * an instance missing from the index (ZADD XX changed nothing: a join, a lost or pruned index; the
+ * script then bumps the counters and publishes), a record that does not live about one ttl (the
+ * store's clock moved, or the write waited long before it ran), or an error reply.
+ */
+
+/** One Redis command as its words, for a client's `call` or pipeline. */
+export type RedisCommand = readonly [string, ...string[]];
+
+/** A reply of a pipelined command: ioredis' `[error, result]` pair. */
+export type CommandReply = readonly [Error | null | undefined, unknown];
+
+/** What `RoutineRefresh.read` made of a routine refresh's replies. */
+export type RoutineOutcome =
+  | {
+      /** The refresh is complete. */
+      readonly done: true;
+      /** The duplicate check's outcome (a put given `expectPrevious`). */
+      readonly result: PutResult;
+    }
+  | {
+      /** Send the put script now; pass `expectPrevious` only when `result` is undefined. */
+      readonly done: false;
+      /** The duplicate check's outcome, when the routine `SET ... GET` ran. */
+      readonly result: PutResult | undefined;
+      /** The server refused `PXAT` or `SET ... GET` (before Redis 6.2): use the script from now on. */
+      readonly unsupported: boolean;
+      /** Why the script is needed, for tests and logs. */
+      readonly reason: 'not-indexed' | 'expiry' | 'error';
+    };
+
+// A learned clock older than this is not trusted: the next put runs the script, which teaches it.
+const CLOCK_STALE_MS = 60_000;
+// How far a routine record's life may stray from the ttl: the larger of this and a tenth of the ttl.
+const MIN_SLACK_MS = 250;
+
+/**
+ * The store's clock as a writer needs it: the store's time at which a command sent now will run, on
+ * this host's monotonic clock, learned from the last reply (no `TIME` calls). It is measured from the
+ * moment the command was sent, not the middle of its round trip, so the wait before the server ran it
+ * is included: a routine record then lives about one ttl from when it was written, as the script's
+ * `SET PX` does, instead of one ttl less that wait.
+ */
+class LearnedClock {
+  #offset = 0;
+  #sampledAt = Number.NEGATIVE_INFINITY;
+
+  /** A command sent at local time `sentAt` ran at the store's time `storeNow`. */
+  learn(storeNow: number, sentAt: number): void {
+    this.#offset = storeNow - sentAt;
+    this.#sampledAt = sentAt;
+  }
+
+  /** The store's time for a command sent at local time `at`, or undefined when none is known. */
+  now(at: number): number | undefined {
+    if (at - this.#sampledAt > CLOCK_STALE_MS) return undefined;
+    return at + this.#offset;
+  }
+}
+
+/** Which refreshes may skip the put script, the commands they send, and what their replies mean. */
+export class RoutineRefresh {
+  readonly #horizons: UpkeepHorizons;
+  readonly #clock = new LearnedClock();
+
+  /** `horizons`: the upkeep horizons the store's script replies teach (shared with its script path). */
+  constructor(horizons: UpkeepHorizons) {
+    this.#horizons = horizons;
+  }
+
+  /**
+   * The record expiry (store ms) for a routine refresh of `ref` sent at local time `at`
+   * (`performance.now()`), or undefined when the put script must run: content changed, no upkeep
+   * horizon or store time learned yet, or the upkeep is due (the expiry passes the horizon, or the
+   * horizon lies over a ttl ahead, as after a restart with another clock).
+   */
+  plan(ref: RecordRef, ttlMs: number, changed: boolean, at: number): number | undefined {
+    if (changed) return undefined;
+    const horizon = this.#horizons.get(ref);
+    const now = this.#clock.now(at);
+    if (horizon === undefined || now === undefined) return undefined;
+    const expiresAt = Math.floor(now) + Math.max(1, Math.ceil(ttlMs));
+    if (expiresAt > horizon || horizon > expiresAt + ttlMs) return undefined;
+    return expiresAt;
+  }
+
+  /** The commands of a routine refresh planned with `plan` (keys as `putCall` declares them). */
+  commands(ref: RecordRef, value: string, expiresAt: number, expectPrevious?: string): RedisCommand[] {
+    const prepared = prepareRef(ref);
+    if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
+    if (expectPrevious !== undefined && typeof expectPrevious !== 'string') {
+      throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
+    }
+    const [record, index] = prepared.slotKeys as [string, string];
+    const at = String(expiresAt);
+    const set: RedisCommand =
+      expectPrevious === undefined
+        ? ['SET', record, value, 'PXAT', at]
+        : ['SET', record, value, 'PXAT', at, 'GET'];
+    return [set, ['ZADD', index, 'XX', 'CH', at, prepared.instanceId], ['PTTL', record]];
+  }
+
+  /**
+   * Reads the replies of `commands`. A connection failure (an error that is no server reply) is
+   * thrown: the script would fail the same way. `sentAt`: the local `performance.now()` when the
+   * commands were sent.
+   */
+  read(
+    replies: readonly CommandReply[],
+    expiresAt: number,
+    ttlMs: number,
+    expectPrevious: string | undefined,
+    sentAt: number,
+  ): RoutineOutcome {
+    if (replies.length !== 3) {
+      throw new RegistryError(
+        'store-unavailable',
+        `a routine refresh got ${replies.length} replies to 3 commands`,
+      );
+    }
+    const [set, zadd, pttl] = replies as [CommandReply, CommandReply, CommandReply];
+    for (const [error] of replies) {
+      if (error && error.name !== 'ReplyError') throw error;
+    }
+    const result = set[0] ? undefined : duplicateCheck(set[1], expectPrevious);
+    if (set[0] || zadd[0] || pttl[0]) {
+      const refused = set[0] !== null && set[0] !== undefined && /syntax error/i.test(set[0].message);
+      return { done: false, result, unsupported: refused, reason: 'error' };
+    }
+    if (Number(zadd[1]) !== 1) return { done: false, result, unsupported: false, reason: 'not-indexed' };
+    const left = Number(pttl[1]);
+    const slack = Math.max(MIN_SLACK_MS, ttlMs / 10);
+    if (!Number.isFinite(left) || left < ttlMs - slack || left > ttlMs + slack) {
+      return { done: false, result, unsupported: false, reason: 'expiry' };
+    }
+    this.#clock.learn(expiresAt - left, sentAt);
+    return { done: true, result: result ?? { matched: true } };
+  }
+
+  /** Learns the horizon and the store's time from the put script's reply to a call sent at `sentAt`. */
+  learnScript(ref: RecordRef, reply: PutReply, ttlMs: number, sentAt: number): void {
+    this.#horizons.learn(ref, reply.horizon);
+    this.#clock.learn(reply.expiresAt - Math.max(1, Math.ceil(ttlMs)), sentAt);
+  }
+}
+
+// What `SET ... GET` answered, as the put script's duplicate check would: an empty record matches.
+function duplicateCheck(held: unknown, expectPrevious: string | undefined): PutResult | undefined {
+  if (expectPrevious === undefined || held === null || held === undefined) return { matched: true };
+  const previous = previousValue(held);
+  if (previous === undefined) return undefined;
+  return previous.startsWith(expectPrevious) ? { matched: true } : { matched: false, previous };
+}

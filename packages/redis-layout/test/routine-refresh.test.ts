@@ -1,0 +1,188 @@
+import { isRegistryError } from '@service-registry/core';
+import { describe, expect, it } from 'vitest';
+import { type CommandReply, RoutineRefresh, UpkeepHorizons } from '../src/index.js';
+
+const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
+const TTL = 30_000;
+// The store's clock runs a day ahead of this host's monotonic clock.
+const AHEAD = 86_400_000;
+
+function replyError(message: string): Error {
+  const error = new Error(message);
+  error.name = 'ReplyError';
+  return error;
+}
+
+/** A planner that learned, from a script call sent at local time 1,000, a horizon 40 s ahead. */
+function learned(): RoutineRefresh {
+  const routine = new RoutineRefresh(new UpkeepHorizons());
+  const storeNow = 1_000 + AHEAD;
+  routine.learnScript(
+    ref,
+    { added: true, horizon: storeNow + 40_000, expiresAt: storeNow + TTL, result: { matched: true } },
+    TTL,
+    1_000,
+  );
+  return routine;
+}
+
+const ok = (left: number, held: unknown = 'OK'): CommandReply[] => [
+  [null, held],
+  [null, 1],
+  [null, left],
+];
+
+describe('routine refresh without the put script', () => {
+  it('runs the script until a reply taught the horizon and the store time, and for changed content', () => {
+    const fresh = new RoutineRefresh(new UpkeepHorizons());
+    expect(fresh.plan(ref, TTL, false, 1_000)).toBeUndefined();
+    const routine = learned();
+    expect(routine.plan(ref, TTL, true, 2_000)).toBeUndefined();
+    // The expiry is the store's time (learned from the reply's expiry less the ttl) plus the ttl.
+    expect(routine.plan(ref, TTL, false, 2_000)).toBe(2_000 + AHEAD + TTL);
+    // Another service has no horizon yet.
+    expect(routine.plan({ ...ref, service: 'web' }, TTL, false, 2_000)).toBeUndefined();
+  });
+
+  it('runs the script when the upkeep is due or the horizon lies over a ttl ahead', () => {
+    const routine = learned();
+    // The horizon is 41,000 + AHEAD: an expiry past it is due for upkeep.
+    expect(routine.plan(ref, TTL, false, 11_000)).toBe(11_000 + AHEAD + TTL);
+    expect(routine.plan(ref, TTL, false, 11_001)).toBeUndefined();
+    const restarted = new RoutineRefresh(new UpkeepHorizons());
+    const storeNow = 1_000 + AHEAD;
+    restarted.learnScript(
+      ref,
+      { added: true, horizon: storeNow + 3 * TTL, expiresAt: storeNow + TTL, result: { matched: true } },
+      TTL,
+      1_000,
+    );
+    expect(restarted.plan(ref, TTL, false, 1_000)).toBeUndefined();
+  });
+
+  it('forgets a store time learned over a minute ago', () => {
+    const routine = new RoutineRefresh(new UpkeepHorizons());
+    const storeNow = 1_000 + AHEAD;
+    const reply = {
+      added: true,
+      horizon: storeNow + 100_000,
+      expiresAt: storeNow + TTL,
+      result: { matched: true },
+    };
+    routine.learnScript(ref, reply, TTL, 1_000);
+    expect(routine.plan(ref, TTL, false, 61_000)).toBeDefined();
+    expect(routine.plan(ref, TTL, false, 61_001)).toBeUndefined();
+  });
+
+  it('sends SET PXAT (GET with a duplicate check), ZADD XX CH and PTTL of the declared keys', () => {
+    const routine = learned();
+    expect(routine.commands(ref, 'value', 1_800_000_000_000)).toEqual([
+      ['SET', 'reg:{api}:pod-1', 'value', 'PXAT', '1800000000000'],
+      ['ZADD', 'reg:index:{api}', 'XX', 'CH', '1800000000000', 'pod-1'],
+      ['PTTL', 'reg:{api}:pod-1'],
+    ]);
+    expect(routine.commands(ref, 'value', 5, 'g2.abc')[0]).toEqual([
+      'SET',
+      'reg:{api}:pod-1',
+      'value',
+      'PXAT',
+      '5',
+      'GET',
+    ]);
+    expect(isRegistryError(errorOf(() => routine.commands(ref, 7 as never, 5)))).toBe(true);
+    expect(isRegistryError(errorOf(() => routine.commands(ref, 'v', 5, 7 as never)))).toBe(true);
+    expect(isRegistryError(errorOf(() => routine.commands({ ...ref, service: 'a:b' }, 'v', 5)))).toBe(true);
+  });
+
+  it('is done when the entry was indexed and the record lives about one ttl', () => {
+    const routine = learned();
+    const at = routine.plan(ref, TTL, false, 2_000) as number;
+    expect(routine.read(ok(TTL - 3), at, TTL, undefined, 2_000)).toEqual({
+      done: true,
+      result: { matched: true },
+    });
+    // The duplicate check reads what SET ... GET answered, as the script would.
+    expect(routine.read(ok(TTL, 'g2.mine-rest'), at, TTL, 'g2.mine', 2_000)).toEqual({
+      done: true,
+      result: { matched: true },
+    });
+    expect(routine.read(ok(TTL, null), at, TTL, 'g2.mine', 2_000).result).toEqual({ matched: true });
+    expect(routine.read(ok(TTL, 'g2.theirs'), at, TTL, 'g2.mine', 2_000)).toEqual({
+      done: true,
+      result: { matched: false, previous: 'g2.theirs' },
+    });
+  });
+
+  it('learns the store time from each PTTL, so a clock that drifts is followed', () => {
+    const routine = learned();
+    const at = routine.plan(ref, TTL, false, 2_000) as number;
+    // The store answered 100 ms less than planned: its clock is 100 ms further ahead.
+    routine.read(ok(TTL - 100), at, TTL, undefined, 2_000);
+    expect(routine.plan(ref, TTL, false, 3_000)).toBe(3_000 + AHEAD + 100 + TTL);
+  });
+
+  it('asks for the script when the instance is not indexed, or the record would not live a ttl', () => {
+    const routine = learned();
+    const at = routine.plan(ref, TTL, false, 2_000) as number;
+    const missing: CommandReply[] = [
+      [null, 'OK'],
+      [null, 0],
+      [null, TTL],
+    ];
+    expect(routine.read(missing, at, TTL, undefined, 2_000)).toMatchObject({
+      done: false,
+      reason: 'not-indexed',
+      unsupported: false,
+    });
+    // A store clock that jumped: the record was already gone (SET PXAT in the past) or lives too long.
+    for (const left of [-2, -1, TTL - 3_001, TTL + 3_001, 'soon']) {
+      expect(routine.read(ok(left as number), at, TTL, undefined, 2_000)).toMatchObject({
+        done: false,
+        reason: 'expiry',
+      });
+    }
+    // The duplicate check already ran: the script need not compare again.
+    expect(routine.read(ok(-2, 'g2.theirs'), at, TTL, 'g2.mine', 2_000).result).toEqual({
+      matched: false,
+      previous: 'g2.theirs',
+    });
+  });
+
+  it('falls back on an error reply, notes a server without PXAT, and throws a connection failure', () => {
+    const routine = learned();
+    const at = routine.plan(ref, TTL, false, 2_000) as number;
+    const wrongType: CommandReply[] = [
+      [replyError('WRONGTYPE Operation against a key holding the wrong kind of value'), null],
+      [null, 1],
+      [null, TTL],
+    ];
+    expect(routine.read(wrongType, at, TTL, 'g2.mine', 2_000)).toEqual({
+      done: false,
+      result: undefined,
+      unsupported: false,
+      reason: 'error',
+    });
+    const old: CommandReply[] = [
+      [replyError('ERR syntax error'), null],
+      [null, 1],
+      [null, TTL],
+    ];
+    expect(routine.read(old, at, TTL, undefined, 2_000)).toMatchObject({ unsupported: true });
+    const cut: CommandReply[] = [
+      [new Error('Connection is closed.'), null],
+      [new Error('Connection is closed.'), null],
+      [new Error('Connection is closed.'), null],
+    ];
+    expect(() => routine.read(cut, at, TTL, undefined, 2_000)).toThrow('Connection is closed');
+    expect(isRegistryError(errorOf(() => routine.read([], at, TTL, undefined, 2_000)))).toBe(true);
+  });
+});
+
+function errorOf(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
