@@ -174,8 +174,9 @@ export function putCall(
 }
 
 /**
- * The directory half of a refresh, sent beside `putCall(..., { directory: false })` on a Cluster;
- * a changed write (`changed` not false) also moves the namespace's change counter.
+ * The directory half of a put, sent beside `putCall(..., { directory: false })` on a Cluster (never
+ * beside a routine refresh); a changed write (`changed` not false) also moves the namespace's change
+ * counter.
  */
 export function touchServiceCall(
   namespace: string,

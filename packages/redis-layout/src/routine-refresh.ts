@@ -77,6 +77,9 @@ class LearnedClock {
 export class RoutineRefresh {
   readonly #horizons: UpkeepHorizons;
   readonly #clock = new LearnedClock();
+  // The last expiry written for each ref: a refresh within the same millisecond as the last write
+  // gets the next one, since `ZADD XX CH` reads an unchanged score as a missing entry.
+  readonly #written = new WeakMap<RecordRef, number>();
 
   /** `horizons`: the upkeep horizons the store's script replies teach (shared with its script path). */
   constructor(horizons: UpkeepHorizons) {
@@ -94,7 +97,11 @@ export class RoutineRefresh {
     const horizon = this.#horizons.get(ref);
     const now = this.#clock.now(at);
     if (horizon === undefined || now === undefined) return undefined;
-    const expiresAt = Math.floor(now) + Math.max(1, Math.ceil(ttlMs));
+    const last = this.#written.get(ref);
+    const expiresAt = Math.max(
+      Math.floor(now) + Math.max(1, Math.ceil(ttlMs)),
+      last === undefined ? 0 : last + 1,
+    );
     if (expiresAt > horizon || horizon > expiresAt + ttlMs) return undefined;
     return expiresAt;
   }
@@ -107,6 +114,7 @@ export class RoutineRefresh {
       throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
     }
     const [record, index] = prepared.slotKeys as [string, string];
+    this.#written.set(ref, expiresAt);
     const at = String(expiresAt);
     const set: RedisCommand =
       expectPrevious === undefined
@@ -155,6 +163,7 @@ export class RoutineRefresh {
   /** Learns the horizon and the store's time from the put script's reply to a call sent at `sentAt`. */
   learnScript(ref: RecordRef, reply: PutReply, ttlMs: number, sentAt: number): void {
     this.#horizons.learn(ref, reply.horizon);
+    this.#written.set(ref, reply.expiresAt);
     this.#clock.learn(reply.expiresAt - Math.max(1, Math.ceil(ttlMs)), sentAt);
   }
 }

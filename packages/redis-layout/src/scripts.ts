@@ -133,13 +133,17 @@ return {added, horizon, expiresAt}
 );
 
 /**
- * The directory half of a refresh on Redis Cluster. KEYS: directory, namespace counter. ARGV: ttl
- * ms, service, changed (`0` for a routine refresh): a changed write bumps the namespace counter.
+ * The directory half of a put on Redis Cluster, sent beside the put script (joins, changes, due
+ * upkeep), never beside a routine refresh. KEYS: directory, namespace counter. ARGV: ttl ms, service,
+ * changed (`0` when the content did not change): a changed write bumps the namespace counter. The
+ * service's entry (and the directory's expiry) reach two ttls ahead: past the upkeep horizon the put
+ * script answers (one ttl past the record's expiry), until which the service's routine refreshes
+ * skip the directory, as they do on a single Redis.
  */
 export const touchServiceScript: RedisScript = define(
   'touch-service',
   `${NOW}${TOUCH_DIRECTORY}${BUMP}local ttl = tonumber(ARGV[1])
-touchDirectory(KEYS[1], ARGV[2], now + ttl, ttl)
+touchDirectory(KEYS[1], ARGV[2], now + 2 * ttl, 2 * ttl)
 if KEYS[2] then
   if ARGV[3] ~= '0' then bump(KEYS[2], lifetimeOf(KEYS[1], ttl)) else redis.call('PEXPIRE', KEYS[2], lifetimeOf(KEYS[1], ttl)) end
 end

@@ -74,6 +74,16 @@ describe('routine refresh without the put script', () => {
     expect(routine.plan(ref, TTL, false, 61_001)).toBeUndefined();
   });
 
+  it('never plans the expiry it last wrote for a ref again (ZADD XX CH would read it as missing)', () => {
+    const routine = learned();
+    // The join's reply said the record expires at 1,000 + AHEAD + TTL: a refresh in that same
+    // millisecond gets the next one.
+    expect(routine.plan(ref, TTL, false, 1_000)).toBe(1_001 + AHEAD + TTL);
+    const at = routine.plan(ref, TTL, false, 5_000) as number;
+    routine.commands(ref, 'v', at);
+    expect(routine.plan(ref, TTL, false, 5_000)).toBe(at + 1);
+  });
+
   it('sends SET PXAT (GET with a duplicate check), ZADD XX CH and PTTL of the declared keys', () => {
     const routine = learned();
     expect(routine.commands(ref, 'value', 1_800_000_000_000)).toEqual([

@@ -267,20 +267,13 @@ export function redisStore(options: RedisStoreOptions) {
       return attempt('put', async () => {
         const changed = options.changed !== false;
         const { expectPrevious } = options;
-        // On a Cluster the directory lives in another slot: same round trip, another command.
-        const touched = cluster
-          ? runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs, { changed }))
-          : undefined;
         let known: PutResult | undefined;
         const planned = routineRefused.has(client)
           ? undefined
           : routine.plan(ref, ttlMs, changed, performance.now());
         if (planned !== undefined) {
           const sentAt = performance.now();
-          const [replies] = await Promise.all([
-            sendCommands(routine.commands(ref, value, planned, expectPrevious)),
-            touched,
-          ]);
+          const replies = await sendCommands(routine.commands(ref, value, planned, expectPrevious));
           const outcome = routine.read(replies, planned, ttlMs, expectPrevious, sentAt);
           if (outcome.done) return expectPrevious === undefined ? undefined : outcome.result;
           if (outcome.unsupported) routineRefused.add(client);
@@ -304,12 +297,15 @@ export function redisStore(options: RedisStoreOptions) {
             ),
           );
         }
+        // The directory lives in another slot: same round trip, another command. Only the script
+        // path touches it (a join, a change, upkeep due): it extends the service's entry past the
+        // upkeep horizon this put learns, so routine refreshes until then need not.
         const [reply] = await Promise.all([
           runScript(
             client,
             putCall(ref, value, ttlMs, { directory: false, changed, expectPrevious: compare, horizon }),
           ),
-          touched,
+          runScript(client, touchServiceCall(ref.namespace, ref.service, ttlMs, { changed })),
         ]);
         return read(reply);
       });

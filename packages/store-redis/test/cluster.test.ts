@@ -100,6 +100,27 @@ if (cluster) {
       await client.del(servicesKey(ref.namespace));
     });
 
+    it('a routine refresh goes to the record node alone; the directory entry reaches past the upkeep horizon', async () => {
+      const store = redisStore({ client });
+      const ttl = 60_000;
+      const ref = { namespace: randomNamespace('clu'), service: 'api', instanceId: 'i-1' };
+      await store.put(ref, 'v', ttl);
+      const trace = traceClient(client);
+      await store.put(ref, 'v', ttl, { changed: false });
+      trace.stop();
+      // SET PXAT, ZADD XX CH, PTTL as one pipeline to the service's master; no directory script.
+      // (ioredis may refresh its slot map meanwhile: CLUSTER commands are not the refresh's.)
+      expect(trace.commands.filter((command) => command !== 'cluster')).toEqual(['set', 'zadd', 'pttl']);
+      // The join's directory touch covers every routine refresh until upkeep is due: the entry lies
+      // at least one ttl past the record's expiry, and the directory lives as long.
+      const score = Number(await client.zscore(servicesKey(ref.namespace), 'api'));
+      const expiresAt = Number(await client.call('PEXPIRETIME', recordKey(ref)));
+      expect(score).toBeGreaterThanOrEqual(expiresAt + ttl - 1_000);
+      expect(await client.pttl(servicesKey(ref.namespace))).toBeGreaterThan(2 * ttl - 1_000);
+      await store.delete(ref);
+      await client.del(servicesKey(ref.namespace));
+    });
+
     it('lists services that live on different nodes with one pipeline per node', async () => {
       const store = redisStore({ client });
       const ns = randomNamespace('clu');
