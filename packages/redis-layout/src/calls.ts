@@ -57,12 +57,25 @@ export function scriptArguments(call: ScriptCall): (string | number)[] {
   return [call.keys.length, ...call.keys, ...call.args];
 }
 
-/** A ttl in whole milliseconds (at least 1), or `invalid-argument`. */
-export function ttlArgument(ttlMs: number): string {
+/** A ttl in whole milliseconds (at least 1), as the put script's `PX` gets it, or `invalid-argument`. */
+export function ttlMilliseconds(ttlMs: number): number {
   if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw new RegistryError('invalid-argument', `ttlMs must be a positive number of milliseconds: ${ttlMs}`);
   }
-  return String(Math.max(1, Math.ceil(ttlMs)));
+  return Math.max(1, Math.ceil(ttlMs));
+}
+
+/** A ttl in whole milliseconds (at least 1), or `invalid-argument`. */
+export function ttlArgument(ttlMs: number): string {
+  return String(ttlMilliseconds(ttlMs));
+}
+
+/** A put's value and duplicate-check prefix are strings, or `invalid-argument`. */
+export function assertPutArguments(value: unknown, expectPrevious: unknown): void {
+  if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
+  if (expectPrevious !== undefined && typeof expectPrevious !== 'string') {
+    throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
+  }
 }
 
 function assertRef(ref: RecordRef): void {
@@ -153,7 +166,8 @@ export function putCall(
   options: PutCallOptions = {},
 ): ScriptCall {
   const prepared = prepareRef(ref);
-  if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
+  const expected = options.expectPrevious;
+  assertPutArguments(value, expected);
   const args = [
     value,
     ttlArgument(ttlMs),
@@ -164,12 +178,7 @@ export function putCall(
     prepared.serviceChannel,
     horizonArgument(options.horizon),
   ];
-  const expected = options.expectPrevious;
-  if (expected !== undefined) {
-    if (typeof expected !== 'string')
-      throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
-    args.push(expected);
-  }
+  if (expected !== undefined) args.push(expected);
   return { script: putScript, keys: (options.directory ?? true) ? prepared.keys : prepared.slotKeys, args };
 }
 

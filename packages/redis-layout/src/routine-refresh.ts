@@ -1,5 +1,5 @@
 import { type PutResult, type RecordRef, RegistryError } from '@service-registry/core';
-import { prepareRef } from './calls.js';
+import { assertPutArguments, prepareRef, ttlMilliseconds } from './calls.js';
 import { type PutReply, previousValue, type UpkeepHorizons } from './put-reply.js';
 
 /*
@@ -93,15 +93,13 @@ export class RoutineRefresh {
    * horizon lies over a ttl ahead, as after a restart with another clock).
    */
   plan(ref: RecordRef, ttlMs: number, changed: boolean, at: number): number | undefined {
+    const ttl = ttlMilliseconds(ttlMs);
     if (changed) return undefined;
     const horizon = this.#horizons.get(ref);
     const now = this.#clock.now(at);
     if (horizon === undefined || now === undefined) return undefined;
     const last = this.#written.get(ref);
-    const expiresAt = Math.max(
-      Math.floor(now) + Math.max(1, Math.ceil(ttlMs)),
-      last === undefined ? 0 : last + 1,
-    );
+    const expiresAt = Math.max(Math.floor(now) + ttl, last === undefined ? 0 : last + 1);
     if (expiresAt > horizon || horizon > expiresAt + ttlMs) return undefined;
     return expiresAt;
   }
@@ -109,10 +107,7 @@ export class RoutineRefresh {
   /** The commands of a routine refresh planned with `plan` (keys as `putCall` declares them). */
   commands(ref: RecordRef, value: string, expiresAt: number, expectPrevious?: string): RedisCommand[] {
     const prepared = prepareRef(ref);
-    if (typeof value !== 'string') throw new RegistryError('invalid-argument', 'value must be a string');
-    if (expectPrevious !== undefined && typeof expectPrevious !== 'string') {
-      throw new RegistryError('invalid-argument', 'expectPrevious must be a string');
-    }
+    assertPutArguments(value, expectPrevious);
     const [record, index] = prepared.slotKeys as [string, string];
     this.#written.set(ref, expiresAt);
     const at = String(expiresAt);
@@ -164,7 +159,7 @@ export class RoutineRefresh {
   learnScript(ref: RecordRef, reply: PutReply, ttlMs: number, sentAt: number): void {
     this.#horizons.learn(ref, reply.horizon);
     this.#written.set(ref, reply.expiresAt);
-    this.#clock.learn(reply.expiresAt - Math.max(1, Math.ceil(ttlMs)), sentAt);
+    this.#clock.learn(reply.expiresAt - ttlMilliseconds(ttlMs), sentAt);
   }
 }
 

@@ -77,16 +77,17 @@ export type RedisStoreOptions = RedisStoreClientOptions | RedisStoreUrlOptions;
 
 const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
 
-const answered = (result: unknown): CommandReply => [null, result];
-const refused = (error: Error): CommandReply => [error, undefined];
+const replyOf = (result: unknown): CommandReply => [null, result];
+const failureOf = (error: Error): CommandReply => [error, undefined];
 
 // Clients whose server refused a routine refresh's `SET ... PXAT` (before Redis 6.2): script only.
 const routineRefused = new WeakSet<RedisClientLike>();
 
 /**
  * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
- * the keys). A refresh is one script call; `list(ns, service)` one `SORT_RO … GET` on a single Redis (the
- * read-only list script on a Cluster); `list(ns)` is two round trips. Reads never write, so a server
+ * the keys). A refresh is one round trip: three plain commands when routine, else the put script.
+ * `list(ns, service)` is one `SORT_RO … GET` on a single Redis (the read-only list script on a
+ * Cluster); `list(ns)` is two round trips. Reads never write, so a server
  * out of memory under `noeviction` still answers them.
  * `withLayout('apicrud')` is the same connection in Python apicrud's layout (SCAN-based, no watch).
  */
@@ -134,7 +135,7 @@ export function redisStore(options: RedisStoreOptions) {
     cork.call(stream);
     try {
       for (const [command, ...args] of commands) {
-        sent.push(client.call(command, ...args).then(answered, refused));
+        sent.push(client.call(command, ...args).then(replyOf, failureOf));
       }
     } finally {
       uncork.call(stream);
@@ -255,7 +256,7 @@ export function redisStore(options: RedisStoreOptions) {
       return attempt('time', async () => parseTimeReply(await client.call('TIME')));
     },
 
-    // A routine refresh is three plain commands in one pipeline (routine-refresh.ts in redis-layout);
+    // A routine refresh is three plain commands in one write (routine-refresh.ts in redis-layout);
     // a join, a changed record or upkeep that is due runs the put script, which also compares what
     // the record held with `expectPrevious`: no extra command either way.
     put(
@@ -268,13 +269,11 @@ export function redisStore(options: RedisStoreOptions) {
         const changed = options.changed !== false;
         const { expectPrevious } = options;
         let known: PutResult | undefined;
-        const planned = routineRefused.has(client)
-          ? undefined
-          : routine.plan(ref, ttlMs, changed, performance.now());
+        const plannedAt = performance.now();
+        const planned = routineRefused.has(client) ? undefined : routine.plan(ref, ttlMs, changed, plannedAt);
         if (planned !== undefined) {
-          const sentAt = performance.now();
           const replies = await sendCommands(routine.commands(ref, value, planned, expectPrevious));
-          const outcome = routine.read(replies, planned, ttlMs, expectPrevious, sentAt);
+          const outcome = routine.read(replies, planned, ttlMs, expectPrevious, plannedAt);
           if (outcome.done) return expectPrevious === undefined ? undefined : outcome.result;
           if (outcome.unsupported) routineRefused.add(client);
           known = outcome.result;
