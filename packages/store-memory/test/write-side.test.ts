@@ -146,6 +146,20 @@ describe('the write side', () => {
       expect(registry.get()).toBeUndefined();
     });
 
+    it('deregister() during update(): update() rejects invalid-state instead of resolving to nothing', async () => {
+      const { store, state } = slowStore(memory);
+      const registry = make({ store });
+      await registry.register(['account'], args);
+      state.putDelayMs = 200;
+      const updating = registry.update().catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(50);
+      const deregistering = registry.deregister();
+      await vi.advanceTimersByTimeAsync(500);
+      await deregistering;
+      expect(isRegistryError(await updating, 'invalid-state')).toBe(true);
+      expect(await memory.list('reg')).toEqual([]);
+    });
+
     it('a watch() started while close() runs is stopped by it', async () => {
       const registry = make();
       const seen: number[] = [];

@@ -47,6 +47,8 @@ export class Registration {
   /** The registration as asked for; the record says `down` instead while the health check fails. */
   #instance: Instance | undefined;
   #ref: RecordRef | undefined;
+  /** `recordKey(#ref)`, built once: the codec binds every write to it. */
+  #recordKey = '';
   #writes: Promise<unknown> = Promise.resolve();
   /** A put given up at its deadline: the next write waits for it, so puts never overlap. */
   #straggler: Promise<unknown> = Promise.resolve();
@@ -120,6 +122,7 @@ export class Registration {
     this.#assertCurrent(generation, 'register()');
     this.#instance = instance;
     this.#ref = ref;
+    this.#recordKey = recordKey(ref);
     this.#gate = gate;
     this.#detectDuplicates = detectDuplicates;
     let ok = true;
@@ -150,9 +153,13 @@ export class Registration {
     this.#assertOpen();
     if (!this.#instance) throw new RegistryError('invalid-state', 'update() needs register() first');
     const generation = this.#generation;
-    await this.#runCheck();
-    this.#assertCurrent(generation, 'update()');
+    if (this.#gate) {
+      await this.#runCheck();
+      this.#assertCurrent(generation, 'update()');
+    }
     await this.#write();
+    // A deregister() or close() meanwhile left nothing to return.
+    this.#assertCurrent(generation, 'update()');
     return this.get() as Instance;
   }
 
@@ -313,15 +320,21 @@ export class Registration {
     return text;
   }
 
+  /** The owner token a native record carries (duplicate detection); apicrud records carry none. */
+  #owner(): string | undefined {
+    return this.#options.mode === 'native' ? this.#duplicates.owner : undefined;
+  }
+
   async #encode(instance: Instance, ref: RecordRef): Promise<string> {
     const { codec, mode, maxRecordBytes } = this.#options;
-    const owner = mode === 'native' ? this.#duplicates.owner : undefined;
+    const owner = this.#owner();
+    const key = ref === this.#ref ? this.#recordKey : recordKey(ref);
     // Native records go through `encodeRecord` when the codec has it: the expiry beside the
     // ciphertext, so a routine refresh leaves the ciphertext, and readers' caches, as they were.
     const value =
       mode === 'native' && codec.encodeRecord && instance.expiresAt !== null
-        ? await codec.encodeRecord(this.#content(instance, owner), instance.expiresAt, recordKey(ref))
-        : await codec.encode(serializeRecord(instance, mode, owner), recordKey(ref));
+        ? await codec.encodeRecord(this.#content(instance, owner), instance.expiresAt, key)
+        : await codec.encode(serializeRecord(instance, mode, owner), key);
     if (value.length > maxRecordBytes) {
       throw new RegistryError(
         'record-too-large',
@@ -357,7 +370,9 @@ export class Registration {
       void this.#time.refresh();
       const expiresAt = this.#time.now() + ttlMs;
       const startedAt = this.#health.attempt();
-      const content = JSON.stringify([instance.status, instance.meta, instance.info]);
+      // What decides `changed`: the serialized record without its expiry, rebuilt only when a field
+      // changed (compared by identity), so a routine refresh does not serialize anything.
+      const content = this.#content(instance, this.#owner());
       let value: string | undefined;
       try {
         value = await this.#encode({ ...instance, expiresAt }, ref);
