@@ -70,8 +70,8 @@ export function renderRefreshSection(input: RefreshSectionInput): string {
     `${refresh.instances.toLocaleString('en-US')} real \`ServiceRegistry\` objects (${refresh.services} services × ` +
       `${refresh.instances / refresh.services} instances, \`register(..., { refresh: false })\`), each ` +
       'refreshed once per round with `update()`: encode the record (gcm `g2`: the AES-256-GCM ciphertext of unchanged content is reused, a new expiry and its HMAC are written beside it) and write it. ' +
-      'A routine refresh (content unchanged, instance indexed, upkeep not due) is one pipeline of three plain commands, ' +
-      '`SET … PXAT … GET`, `ZADD … XX CH` and `PTTL`, with the expiry taken from the store clock the store learned from ' +
+      'A routine refresh (content unchanged, instance indexed, upkeep not due) is one write of three plain commands, ' +
+      '`SET … PXAT … GET`, `ZADD … XX CH` and `PTTL` (refreshes started in the same turn of the event loop share the write and one `PTTL`, so at 50 in flight about two commands a refresh), with the expiry taken from the store clock the store learned from ' +
       'its own replies; a join, a change or due upkeep (about once per ttl per service) runs the `put` script in one `EVALSHA`, ' +
       'which also prunes, keeps the directory and publishes. Baseline: `SET key value EX 30` of the very values the registries wrote ' +
       `(${bytes.min}–${bytes.max} bytes, mean ${fmt(bytes.mean)}), on the same ioredis connection, with the ` +

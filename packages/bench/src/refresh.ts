@@ -1,5 +1,5 @@
 // Refresh throughput: 1,000 real ServiceRegistry objects calling update() (a routine refresh is one
-// pipeline of SET PXAT, ZADD XX CH and PTTL; a join, a change or due upkeep one EVALSHA) against plain
+// write of SET PXAT, ZADD XX CH and PTTL, the PTTL shared by refreshes sent in the same turn; a join, a change or due upkeep one EVALSHA) against plain
 // `SET key value EX ttl` of the same values, on the same connection, with the same concurrency.
 
 import { type CryptoBackend, gcmCodec, ServiceRegistry, webCryptoBackend } from '@service-registry/core';

@@ -48,7 +48,9 @@ export {
 } from './keys.js';
 export { type PutReply, parsePutReply, readPutReply, UpkeepHorizons } from './put-reply.js';
 export {
+  batchTime,
   type CommandReply,
+  clockCommand,
   type RedisCommand,
   type RoutineOutcome,
   RoutineRefresh,

@@ -106,6 +106,20 @@ export class RoutineRefresh {
 
   /** The commands of a routine refresh planned with `plan` (keys as `putCall` declares them). */
   commands(ref: RecordRef, value: string, expiresAt: number, expectPrevious?: string): RedisCommand[] {
+    const [set, zadd] = this.writes(ref, value, expiresAt, expectPrevious);
+    return [set, zadd, clockCommand(ref)];
+  }
+
+  /**
+   * The two writes of `commands` without its `PTTL`: for refreshes sent together in one write, which
+   * share one `PTTL` (`clockCommand` of the last one) as the batch's clock (`readWrites`).
+   */
+  writes(
+    ref: RecordRef,
+    value: string,
+    expiresAt: number,
+    expectPrevious?: string,
+  ): [RedisCommand, RedisCommand] {
     const prepared = prepareRef(ref);
     assertPutArguments(value, expectPrevious);
     const [record, index] = prepared.slotKeys as [string, string];
@@ -115,7 +129,7 @@ export class RoutineRefresh {
       expectPrevious === undefined
         ? ['SET', record, value, 'PXAT', at]
         : ['SET', record, value, 'PXAT', at, 'GET'];
-    return [set, ['ZADD', index, 'XX', 'CH', at, prepared.instanceId], ['PTTL', record]];
+    return [set, ['ZADD', index, 'XX', 'CH', at, prepared.instanceId]];
   }
 
   /**
@@ -137,21 +151,43 @@ export class RoutineRefresh {
       );
     }
     const [set, zadd, pttl] = replies as [CommandReply, CommandReply, CommandReply];
+    const [error] = pttl;
+    if (error && error.name !== 'ReplyError') throw error;
+    const storeNow = batchTime(pttl, expiresAt);
+    const outcome = this.readWrites([set, zadd], expiresAt, ttlMs, expectPrevious, sentAt, storeNow);
+    // An error reply to the PTTL (storeNow is then undefined, so not done) reads as an error.
+    return error && !outcome.done ? { ...outcome, reason: 'error' } : outcome;
+  }
+
+  /**
+   * Reads the replies of `writes`, given the store's time when they ran (`batchTime` of the batch's
+   * `PTTL`; undefined when that said nothing, which sends the script). A connection failure is thrown.
+   */
+  readWrites(
+    replies: readonly CommandReply[],
+    expiresAt: number,
+    ttlMs: number,
+    expectPrevious: string | undefined,
+    sentAt: number,
+    storeNow: number | undefined,
+  ): RoutineOutcome {
+    const [set, zadd] = replies as [CommandReply, CommandReply];
     for (const [error] of replies) {
       if (error && error.name !== 'ReplyError') throw error;
     }
     const result = set[0] ? undefined : duplicateCheck(set[1], expectPrevious);
-    if (set[0] || zadd[0] || pttl[0]) {
+    if (set[0] || zadd[0]) {
       const refused = set[0] !== null && set[0] !== undefined && /syntax error/i.test(set[0].message);
       return { done: false, result, unsupported: refused, reason: 'error' };
     }
     if (Number(zadd[1]) !== 1) return { done: false, result, unsupported: false, reason: 'not-indexed' };
-    const left = Number(pttl[1]);
+    if (storeNow === undefined) return { done: false, result, unsupported: false, reason: 'expiry' };
+    const left = expiresAt - storeNow;
     const slack = Math.max(MIN_SLACK_MS, ttlMs / 10);
-    if (!Number.isFinite(left) || left < ttlMs - slack || left > ttlMs + slack) {
+    if (left < ttlMs - slack || left > ttlMs + slack) {
       return { done: false, result, unsupported: false, reason: 'expiry' };
     }
-    this.#clock.learn(expiresAt - left, sentAt);
+    this.#clock.learn(storeNow, sentAt);
     return { done: true, result: result ?? { matched: true } };
   }
 
@@ -161,6 +197,21 @@ export class RoutineRefresh {
     this.#written.set(ref, reply.expiresAt);
     this.#clock.learn(reply.expiresAt - ttlMilliseconds(ttlMs), sentAt);
   }
+}
+
+/** The `PTTL` that reads the store's clock after a routine refresh of `ref` (or a batch of them). */
+export function clockCommand(ref: RecordRef): RedisCommand {
+  return ['PTTL', prepareRef(ref).slotKeys[0] as string];
+}
+
+/**
+ * The store's time when a `PTTL` of a record just written with expiry `expiresAt` ran, or undefined
+ * when its reply says nothing about that: an error, no such key (-2) or no expiry (-1).
+ */
+export function batchTime(pttl: CommandReply, expiresAt: number): number | undefined {
+  if (pttl[0]) return undefined;
+  const left = Number(pttl[1]);
+  return Number.isFinite(left) && left >= 0 ? expiresAt - left : undefined;
 }
 
 // What `SET ... GET` answered, as the put script's duplicate check would: an empty record matches.

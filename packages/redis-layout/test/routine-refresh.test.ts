@@ -1,6 +1,13 @@
 import { isRegistryError } from '@service-registry/core';
 import { describe, expect, it } from 'vitest';
-import { type CommandReply, RoutineRefresh, UpkeepHorizons } from '../src/index.js';
+import {
+  batchTime,
+  type CommandReply,
+  clockCommand,
+  RoutineRefresh,
+  recordKey,
+  UpkeepHorizons,
+} from '../src/index.js';
 
 const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
 const TTL = 30_000;
@@ -158,6 +165,72 @@ describe('routine refresh without the put script', () => {
     });
   });
 
+  it('checks each refresh of a batch against the one PTTL the batch sent', () => {
+    const routine = learned();
+    const other = { ...ref, instanceId: 'pod-2' };
+    routine.learnScript(
+      other,
+      {
+        added: true,
+        horizon: 1_000 + AHEAD + 40_000,
+        expiresAt: 1_000 + AHEAD + TTL,
+        result: { matched: true },
+      },
+      TTL,
+      1_000,
+    );
+    const first = routine.plan(ref, TTL, false, 2_000) as number;
+    const second = routine.plan(other, TTL, false, 2_001) as number;
+    expect(routine.writes(ref, 'v', first)).toEqual(routine.commands(ref, 'v', first).slice(0, 2));
+    expect(clockCommand(other)).toEqual(['PTTL', recordKey(other)]);
+    // The batch's PTTL read the last record: the store's time when the batch ran, for both.
+    const storeNow = batchTime([null, TTL - 4], second) as number;
+    expect(storeNow).toBe(second - TTL + 4);
+    const written: CommandReply[] = [
+      [null, 'OK'],
+      [null, 1],
+    ];
+    for (const [at, sentAt] of [
+      [first, 2_000],
+      [second, 2_001],
+    ] as const) {
+      expect(routine.readWrites(written, at, TTL, undefined, sentAt, storeNow)).toEqual({
+        done: true,
+        result: { matched: true },
+      });
+    }
+    // A PTTL that said nothing (an error, no key, no expiry) sends each to the script.
+    for (const pttl of [
+      [replyError('ERR'), null],
+      [null, -2],
+      [null, -1],
+    ] as CommandReply[]) {
+      expect(batchTime(pttl, second)).toBeUndefined();
+    }
+    expect(routine.readWrites(written, first, TTL, undefined, 2_000, undefined)).toMatchObject({
+      done: false,
+      reason: 'expiry',
+    });
+    // A store clock 10 s off for the batch: every refresh in it is out of bounds.
+    expect(routine.readWrites(written, first, TTL, undefined, 2_000, storeNow + 10_000)).toMatchObject({
+      done: false,
+      reason: 'expiry',
+    });
+    expect(
+      routine.readWrites(
+        [
+          [null, 'OK'],
+          [null, 0],
+        ],
+        second,
+        TTL,
+        undefined,
+        2_001,
+        storeNow,
+      ),
+    ).toMatchObject({ done: false, reason: 'not-indexed' });
+  });
+
   it('falls back on an error reply, notes a server without PXAT, and throws a connection failure', () => {
     const routine = learned();
     const at = routine.plan(ref, TTL, false, 2_000) as number;
@@ -178,6 +251,16 @@ describe('routine refresh without the put script', () => {
       [null, TTL],
     ];
     expect(routine.read(old, at, TTL, undefined, 2_000)).toMatchObject({ unsupported: true });
+    const pttlRefused: CommandReply[] = [
+      [null, 'OK'],
+      [null, 1],
+      [replyError('ERR unknown command'), null],
+    ];
+    expect(routine.read(pttlRefused, at, TTL, undefined, 2_000)).toMatchObject({
+      done: false,
+      reason: 'error',
+      unsupported: false,
+    });
     const cut: CommandReply[] = [
       [new Error('Connection is closed.'), null],
       [new Error('Connection is closed.'), null],

@@ -14,7 +14,6 @@ import {
 import {
   brokenIndexRecord,
   bumpNamespaceCall,
-  type CommandReply,
   changeCountCall,
   changesChannel,
   deleteCall,
@@ -28,7 +27,7 @@ import {
   probeServiceCall,
   probeServicesCall,
   putCall,
-  type RedisCommand,
+  type RoutineOutcome,
   RoutineRefresh,
   readPutReply,
   recordKey,
@@ -48,6 +47,7 @@ import {
   watchConnection,
 } from './connection.js';
 import { closedError, storeError } from './errors.js';
+import { corkableStream, RoutineBatches } from './routine-batch.js';
 import { runScript, runScripts } from './run-scripts.js';
 import { canSortList, isSortRefused, isWrongType, parseSortReply, sortListArguments } from './sort-list.js';
 import { createWatchHub } from './watch.js';
@@ -77,15 +77,13 @@ export type RedisStoreOptions = RedisStoreClientOptions | RedisStoreUrlOptions;
 
 const LAYOUTS: readonly KeyLayout[] = ['native', 'apicrud'];
 
-const replyOf = (result: unknown): CommandReply => [null, result];
-const failureOf = (error: Error): CommandReply => [error, undefined];
-
 // Clients whose server refused a routine refresh's `SET ... PXAT` (before Redis 6.2): script only.
 const routineRefused = new WeakSet<RedisClientLike>();
 
 /**
  * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
- * the keys). A refresh is one round trip: three plain commands when routine, else the put script.
+ * the keys). A refresh is one round trip: two or three plain commands when routine (refreshes sent
+ * together share one `PTTL`), else the put script.
  * `list(ns, service)` is one `SORT_RO … GET` on a single Redis (the read-only list script on a
  * Cluster); `list(ns)` is two round trips. Reads never write, so a server
  * out of memory under `noeviction` still answers them.
@@ -118,29 +116,32 @@ export function redisStore(options: RedisStoreOptions) {
   const notices = createWatchHub(client);
   let closed = false;
 
-  // Three commands in one write and one round trip. A single connection sends them corked, which
-  // costs the client far less than an ioredis pipeline; a Cluster pipelines them (one slot).
-  const sendCommands = async (commands: readonly RedisCommand[]): Promise<CommandReply[]> => {
-    const stream = cluster ? undefined : client.stream;
-    const cork = stream?.cork;
-    const uncork = stream?.uncork;
-    if (typeof cork !== 'function' || typeof uncork !== 'function') {
-      const pipeline = client.pipeline();
-      for (const [command, ...args] of commands) pipeline.call(command, ...args);
-      const replies = await pipeline.exec();
-      if (!replies) throw new Error('the pipeline was discarded');
-      return replies;
+  const batches = new RoutineBatches(client);
+
+  // A routine refresh in one write and one round trip. A single connection sends it corked, in the
+  // batch of this turn's refreshes (routine-batch.ts): far cheaper for the client than an ioredis
+  // pipeline. A Cluster pipelines its three commands (one slot).
+  const sendRoutine = async (
+    ref: RecordRef,
+    value: string,
+    expiresAt: number,
+    ttlMs: number,
+    expectPrevious: string | undefined,
+    sentAt: number,
+  ): Promise<RoutineOutcome> => {
+    const stream = corkableStream(client);
+    if (stream !== undefined) {
+      const writes = routine.writes(ref, value, expiresAt, expectPrevious);
+      const { replies, storeNow } = await batches.send(stream, ref, writes, expiresAt);
+      return routine.readWrites(replies, expiresAt, ttlMs, expectPrevious, sentAt, storeNow);
     }
-    const sent: Promise<CommandReply>[] = [];
-    cork.call(stream);
-    try {
-      for (const [command, ...args] of commands) {
-        sent.push(client.call(command, ...args).then(replyOf, failureOf));
-      }
-    } finally {
-      uncork.call(stream);
+    const pipeline = client.pipeline();
+    for (const [command, ...args] of routine.commands(ref, value, expiresAt, expectPrevious)) {
+      pipeline.call(command, ...args);
     }
-    return Promise.all(sent);
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error('the pipeline was discarded');
+    return routine.read(replies, expiresAt, ttlMs, expectPrevious, sentAt);
   };
 
   async function attempt<T>(operation: string, action: () => Promise<T>): Promise<T> {
@@ -256,7 +257,8 @@ export function redisStore(options: RedisStoreOptions) {
       return attempt('time', async () => parseTimeReply(await client.call('TIME')));
     },
 
-    // A routine refresh is three plain commands in one write (routine-refresh.ts in redis-layout);
+    // A routine refresh is two or three plain commands in one write (routine-refresh.ts in
+    // redis-layout, routine-batch.ts);
     // a join, a changed record or upkeep that is due runs the put script, which also compares what
     // the record held with `expectPrevious`: no extra command either way.
     put(
@@ -272,8 +274,7 @@ export function redisStore(options: RedisStoreOptions) {
         const plannedAt = performance.now();
         const planned = routineRefused.has(client) ? undefined : routine.plan(ref, ttlMs, changed, plannedAt);
         if (planned !== undefined) {
-          const replies = await sendCommands(routine.commands(ref, value, planned, expectPrevious));
-          const outcome = routine.read(replies, planned, ttlMs, expectPrevious, plannedAt);
+          const outcome = await sendRoutine(ref, value, planned, ttlMs, expectPrevious, plannedAt);
           if (outcome.done) return expectPrevious === undefined ? undefined : outcome.result;
           if (outcome.unsupported) routineRefused.add(client);
           known = outcome.result;

@@ -153,6 +153,49 @@ describe('redis store round trips', () => {
     await store.delete(ref);
   });
 
+  it('routine refreshes sent together go out in one write and share one PTTL, and a moved clock sends them all to the script', async () => {
+    const refs = Array.from({ length: 20 }, (_, index) => ({
+      namespace: ns,
+      service: 'batch',
+      instanceId: `i-${index}`,
+    }));
+    await Promise.all(refs.map((ref) => store.put(ref, 'v1', LONG_TTL_MS)));
+    const refreshAll = () =>
+      Promise.all(refs.map((ref) => store.put(ref, 'v1', LONG_TTL_MS, { changed: false })));
+    const tally = (commands: readonly string[]) =>
+      Object.fromEntries(
+        [...new Set(commands)].map((name) => [name, commands.filter((c) => c === name).length]),
+      );
+    const together = await measure(refreshAll);
+    expect(together.writes).toBe(1);
+    expect(tally(together.commands)).toEqual({ set: 20, zadd: 20, pttl: 1 });
+    for (const ref of refs) {
+      expect(Number(await admin.zscore(indexKey(ns, 'batch'), ref.instanceId))).toBe(
+        Number(await admin.call('PEXPIRETIME', recordKey(ref))),
+      );
+      expect(Math.abs((await admin.pttl(recordKey(ref))) - LONG_TTL_MS)).toBeLessThan(1_000);
+    }
+    // One at a time, each refresh reads the clock itself.
+    const alone = await measure(async () => {
+      for (const ref of refs.slice(0, 3)) await store.put(ref, 'v1', LONG_TTL_MS, { changed: false });
+    });
+    expect(tally(alone.commands)).toEqual({ set: 3, zadd: 3, pttl: 3 });
+    // The learned clock is 10 s off: the batch's one PTTL shows it for every record, and each is
+    // rewritten by the script with a full ttl.
+    const local = performance.now.bind(performance);
+    const moved = vi.spyOn(performance, 'now').mockImplementation(() => local() + 10_000);
+    try {
+      const skewed = await measure(refreshAll);
+      expect(tally(skewed.commands)).toEqual({ set: 20, zadd: 20, pttl: 1, evalsha: 20 });
+      for (const ref of refs) {
+        expect(Math.abs((await admin.pttl(recordKey(ref))) - LONG_TTL_MS)).toBeLessThan(1_000);
+      }
+    } finally {
+      moved.mockRestore();
+    }
+    await Promise.all(refs.map((ref) => store.delete(ref)));
+  });
+
   it('a routine refresh whose record vanished, or is of another type, is completed by the script', async () => {
     const ref = { namespace: ns, service: 'odd', instanceId: 'i-1' };
     await store.put(ref, 'g2.mine.first', LONG_TTL_MS);
