@@ -65,13 +65,16 @@ function clusterLine(sized: SizedRun, singleSized: SizedRun | undefined): string
     `- Cluster (${sizeOf(sized)}): at ${fmt(cluster.refreshesPerSecond)} refreshes/s (${pct(cluster.refreshesPerSecond / cluster.targetRefreshesPerSecond)} of the target) ` +
     `the busiest master's main thread ran at ${pct(total.busiest)} of a core` +
     `${against && singleSized ? ` (one redis-server's, ${sizeOf(singleSized)}: ${pct(against.busiest)})` : ''} and took ${pct(total.busiestShare)} of all commands. ` +
-    "Records spread over the masters by their service's hash slot, but on a Cluster every refresh also touches the " +
-    "namespace's directory (a second script call, `touch-service`, in the directory's one slot), so the master " +
-    'holding that slot carries one call per refresh of the whole fleet: ' +
-    `${fmt(total.commandsPerRefresh)} commands per refresh in all${against ? ` against ${fmt(against.commandsPerRefresh)} on one server` : ''}. ` +
-    'The Cluster spreads the record writes and the reads, not that directory touch. The client pays for it too: ' +
-    `${fmt(total.generatorUsPerRefresh)} µs of bench-process CPU per refresh${against ? ` against ${fmt(against.generatorUsPerRefresh)}` : ''} ` +
-    '(two script calls per refresh, ioredis `Cluster` routing).'
+    "Records spread over the masters by their service's hash slot. A routine refresh goes to its record's master " +
+    "alone (`SET`, `ZADD`, `PTTL` as one pipeline); the namespace's directory, in one slot on one master, gets a " +
+    '`touch-service` call only beside the put script (a join, a change, upkeep about once per ttl per service), which ' +
+    `extends the service's entry two ttls ahead. ${fmt(total.commandsPerRefresh)} commands per refresh in all` +
+    `${against ? ` against ${fmt(against.commandsPerRefresh)} on one server` : ''}` +
+    (total.busiestShare > 0.5
+      ? ': one master still takes most of the commands, which caps the Cluster.'
+      : ': no master takes much more than its third, so the Cluster spreads writes, reads and the directory alike.') +
+    ` The client pays ${fmt(total.generatorUsPerRefresh)} µs of bench-process CPU per refresh` +
+    `${against ? ` against ${fmt(against.generatorUsPerRefresh)} on one server` : ''} (ioredis \`Cluster\` routing, a pipeline per refresh).`
   );
 }
 
@@ -145,7 +148,9 @@ function limitLine(base: FleetRun, cluster: FleetRun | undefined, peer: FleetRun
           ? `its busiest master did ${fmt(totals(cluster).busiestUsPerRefresh)} µs of main-thread work per refresh where one server of the same size did ` +
             `${fmt(totals(peer).busiestUsPerRefresh)}, an estimate)`
           : 'from its own per-refresh cost, fixed costs included)') +
-        ", where the master holding the directory's slot runs out first: the Cluster does not multiply the ceiling by three."
+        (totals(cluster).busiestShare > 0.5
+          ? ", where the master holding the directory's slot runs out first: the Cluster does not multiply the ceiling by three."
+          : "; the busiest master is the one holding the busiest services' slots, so an even spread of services over the slots matters more than the directory.")
       : '.') +
     ' Views are not the limit while the writers keep up: routine refreshes send no notice (`changed: false`), a view ' +
     "sends one probe per ttl - interval, and each change costs one PUBLISH to that service's views plus one re-read per view. " +
@@ -191,8 +196,8 @@ export function reading(results: readonly FleetResult[]): string[] {
             ? ', and the writers falling behind turned into the re-read storm above.'
             : `: refreshes ran late (p99 ${fmt(item.run.lag?.p99 ?? Number.NaN)} ms after due) but within the ttl, so no record lapsed in the window.`),
       ),
-    '- What a user does past it: a Cluster spreads records and reads (the directory touch stays on one ' +
-      'master, which caps it); a longer interval cuts the refresh rate in proportion (ttl 60 / interval 20 ' +
+    '- What a user does past it: a Cluster spreads records, reads and (since routine refreshes leave it alone) ' +
+      'the directory; a longer interval cuts the refresh rate in proportion (ttl 60 / interval 20 ' +
       'halves it, and every figure above with it); a process holds a view of only the services it calls (a ' +
       'view costs Redis one probe per ttl - interval and one re-read per change of a held service); one view ' +
       'per process, not one per request; and past one Cluster, a namespace per group of services on Redis ' +
