@@ -23,6 +23,19 @@ export interface GuardedStore {
 export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
   // The default logger drops debug lines: then skip building them (a refresh's hot path).
   const debug = logger.debug !== silentLogger.debug;
+  /** What a failed call throws: a `RegistryError` as it is, anything else as `store-unavailable`. */
+  function failure(operation: string, target: () => string, started: number, error: unknown): RegistryError {
+    if (debug)
+      logger.debug(`${store.name}.${operation} failed`, { target: target(), ms: Date.now() - started });
+    if (error instanceof RegistryError) return error;
+    // The cause's message goes into ours, so `health().lastError.message` says why.
+    const why = describeCause({ cause: error });
+    return new RegistryError(
+      'store-unavailable',
+      `${store.name} store: ${operation} of ${target()} failed${why ? `: ${why}` : ''}`,
+      { cause: error },
+    );
+  }
   async function call<T>(operation: string, target: () => string, run: () => Promise<T>): Promise<T> {
     const started = debug ? Date.now() : 0;
     try {
@@ -30,16 +43,7 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
       if (debug) logger.debug(`${store.name}.${operation}`, { target: target(), ms: Date.now() - started });
       return result;
     } catch (error) {
-      if (debug)
-        logger.debug(`${store.name}.${operation} failed`, { target: target(), ms: Date.now() - started });
-      if (error instanceof RegistryError) throw error;
-      // The cause's message goes into ours, so `health().lastError.message` says why.
-      const why = describeCause({ cause: error });
-      throw new RegistryError(
-        'store-unavailable',
-        `${store.name} store: ${operation} of ${target()} failed${why ? `: ${why}` : ''}`,
-        { cause: error },
-      );
+      throw failure(operation, target, started, error);
     }
   }
   const get = store.capabilities.get === true ? store.get?.bind(store) : undefined;
@@ -55,18 +59,25 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
           () => get(ref),
         ),
     }),
-    put: (ref, value, ttlMs, options) =>
-      call(
-        'put',
-        () => recordKey(ref),
-        async () => {
-          // A store that does not compare is never asked to (nor given a prefix it would ignore).
-          const { expectPrevious, ...rest } = options ?? {};
-          const asked = comparePrevious && expectPrevious !== undefined;
-          const result = await store.put(ref, value, ttlMs, asked ? options : rest);
-          return asked && typeof result === 'object' && result !== null ? result : undefined;
-        },
-      ),
+    // A refresh's hot path: no closures, no copy of the options unless they carry a comparison.
+    put: async (ref, value, ttlMs, options) => {
+      const started = debug ? Date.now() : 0;
+      try {
+        // A store that does not compare is never asked to (nor given a prefix it would ignore).
+        const expectPrevious = options?.expectPrevious;
+        const asked = comparePrevious && expectPrevious !== undefined;
+        let passed = options;
+        if (!asked && options !== undefined && expectPrevious !== undefined) {
+          const { expectPrevious: _ignored, ...rest } = options;
+          passed = rest;
+        }
+        const result = await store.put(ref, value, ttlMs, passed);
+        if (debug) logger.debug(`${store.name}.put`, { target: recordKey(ref), ms: Date.now() - started });
+        return asked && typeof result === 'object' && result !== null ? result : undefined;
+      } catch (error) {
+        throw failure('put', () => recordKey(ref), started, error);
+      }
+    },
     delete: (ref) =>
       call(
         'delete',

@@ -225,8 +225,11 @@ export interface ConnectionWatch {
   fatal(): Error | undefined;
   /** Called when a command succeeded: the last error is history. */
   ok(): void;
-  /** Once per store, before the first operation: a database other than 0 must exist (see `verifyDb`). */
-  ready(): Promise<void>;
+  /**
+   * Once per store, before the first operation: a database other than 0 must exist (see `verifyDb`).
+   * Undefined once checked, so the operations that follow await nothing.
+   */
+  ready(): Promise<void> | undefined;
 }
 
 /**
@@ -260,20 +263,22 @@ export function watchConnection(
     ok: () => {
       last = undefined;
     },
-    async ready() {
-      if (fatalError) throw fatalError;
-      if (verified) return;
-      // SELECT of the database the connection already uses changes nothing when it exists.
-      try {
-        await client.call('SELECT', target.db);
-        verified = true;
-      } catch (error) {
-        if (error instanceof Error && /DB index is out of range|invalid DB index/i.test(error.message)) {
-          fatalError = error;
-          throw error;
-        }
-        throw error;
-      }
+    ready() {
+      if (fatalError) return Promise.reject(fatalError);
+      return verified ? undefined : verify();
     },
   };
+
+  async function verify(): Promise<void> {
+    // SELECT of the database the connection already uses changes nothing when it exists.
+    try {
+      await client.call('SELECT', target.db);
+      verified = true;
+    } catch (error) {
+      if (error instanceof Error && /DB index is out of range|invalid DB index/i.test(error.message)) {
+        fatalError = error;
+      }
+      throw error;
+    }
+  }
 }

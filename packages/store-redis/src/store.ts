@@ -147,7 +147,8 @@ export function redisStore(options: RedisStoreOptions) {
   async function attempt<T>(operation: string, action: () => Promise<T>): Promise<T> {
     if (closed) throw closedError(operation);
     try {
-      await connection.ready();
+      const checking = connection.ready();
+      if (checking !== undefined) await checking;
       const result = await action();
       connection.ok();
       return result;
