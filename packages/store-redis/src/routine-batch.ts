@@ -46,7 +46,7 @@ export function corkableStream(client: RedisClientLike): Stream | undefined {
 }
 
 /** Sends commands on `client`, one reply pair each, never rejecting (an error is its reply's). */
-export function callAll(client: RedisClientLike, commands: readonly RedisCommand[]): Promise<CommandReply[]> {
+function callAll(client: RedisClientLike, commands: readonly RedisCommand[]): Promise<CommandReply[]> {
   return Promise.all(
     commands.map(([command, ...args]) => client.call(command, ...args).then(replyOf, failureOf)),
   );
@@ -92,10 +92,8 @@ export class RoutineBatches {
       const last = batch.last;
       if (last === undefined) settle(undefined);
       else {
-        const [command, ...args] = clockCommand(last.ref);
-        this.#client.call(command, ...args).then(
-          (reply) => settle(batchTime([null, reply], last.expiresAt)),
-          () => settle(undefined),
+        void callAll(this.#client, [clockCommand(last.ref)]).then(([pttl]) =>
+          settle(batchTime(pttl as CommandReply, last.expiresAt)),
         );
       }
       stream.uncork();
