@@ -110,7 +110,14 @@ export class RecordReader {
       throw error;
     }
     if (expiresAt === undefined) return undefined;
-    const instance: Instance = { ...outcome, expiresAt };
+    const instance: Instance = {
+      name: outcome.name,
+      id: outcome.id,
+      info: outcome.info,
+      status: outcome.status,
+      meta: outcome.meta,
+      expiresAt,
+    };
     // In place: the same record, so no eviction, and it keeps its place in the cache's order.
     this.#cachedChars += value.length - cached.value.length;
     cached.value = value;
