@@ -3,7 +3,7 @@
 // thread-pool job per record, the very cost a warm cache exists to avoid. The pad states of a key and
 // the state after a record's fixed prefix are kept, so checking a new expiry costs two compressions.
 
-const K = new Uint32Array([
+const ROUND_CONSTANTS = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
   0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
   0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
@@ -13,15 +13,19 @@ const K = new Uint32Array([
   0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
   0xc67178f2,
 ]);
-const INITIAL_STATE = [
+
+// Int32 throughout: a Uint32Array read above 2^31 is a double to V8, an Int32Array read never is.
+const K = new Int32Array(ROUND_CONSTANTS.buffer);
+const INITIAL_STATE = Int32Array.from([
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
+]);
 const BLOCK_BYTES = 64;
-const words = new Uint32Array(64);
+/** The message schedule as a ring of its last 16 words, computed round by round. */
+const words = new Int32Array(16);
 const finalBlocks = new Uint8Array(2 * BLOCK_BYTES);
 
-/** A SHA-256 state after whole 64-byte blocks: eight 32-bit words. */
-export type Sha256State = Uint32Array;
+/** A SHA-256 state after whole 64-byte blocks: eight 32-bit words (as signed integers). */
+export type Sha256State = Int32Array;
 
 /** An HMAC key as its two pad states: what hashing `key ^ ipad` and `key ^ opad` leaves. */
 export interface HmacSha256Key {
@@ -30,20 +34,14 @@ export interface HmacSha256Key {
 }
 
 function compress(state: Sha256State, block: Uint8Array, offset: number): void {
+  const w = words;
   for (let index = 0; index < 16; index++) {
     const at = offset + index * 4;
-    words[index] =
+    w[index] =
       ((block[at] as number) << 24) |
       ((block[at + 1] as number) << 16) |
       ((block[at + 2] as number) << 8) |
       (block[at + 3] as number);
-  }
-  for (let index = 16; index < 64; index++) {
-    const w15 = words[index - 15] as number;
-    const w2 = words[index - 2] as number;
-    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
-    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-    words[index] = ((words[index - 16] as number) + s0 + (words[index - 7] as number) + s1) | 0;
   }
   let a = state[0] as number;
   let b = state[1] as number;
@@ -54,9 +52,19 @@ function compress(state: Sha256State, block: Uint8Array, offset: number): void {
   let g = state[6] as number;
   let h = state[7] as number;
   for (let index = 0; index < 64; index++) {
+    let word: number;
+    if (index < 16) word = w[index] as number;
+    else {
+      const w15 = w[(index - 15) & 15] as number;
+      const w2 = w[(index - 2) & 15] as number;
+      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+      word = ((w[index & 15] as number) + s0 + (w[(index - 7) & 15] as number) + s1) | 0;
+      w[index & 15] = word;
+    }
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const choice = (e & f) ^ (~e & g);
-    const t1 = (h + s1 + choice + (K[index] as number) + (words[index] as number)) | 0;
+    const t1 = (h + s1 + choice + (K[index] as number) + word) | 0;
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const majority = (a & b) ^ (a & c) ^ (b & c);
     const t2 = (s0 + majority) | 0;
@@ -69,14 +77,14 @@ function compress(state: Sha256State, block: Uint8Array, offset: number): void {
     b = a;
     a = (t1 + t2) | 0;
   }
-  state[0] = (state[0] as number) + a;
-  state[1] = (state[1] as number) + b;
-  state[2] = (state[2] as number) + c;
-  state[3] = (state[3] as number) + d;
-  state[4] = (state[4] as number) + e;
-  state[5] = (state[5] as number) + f;
-  state[6] = (state[6] as number) + g;
-  state[7] = (state[7] as number) + h;
+  state[0] = ((state[0] as number) + a) | 0;
+  state[1] = ((state[1] as number) + b) | 0;
+  state[2] = ((state[2] as number) + c) | 0;
+  state[3] = ((state[3] as number) + d) | 0;
+  state[4] = ((state[4] as number) + e) | 0;
+  state[5] = ((state[5] as number) + f) | 0;
+  state[6] = ((state[6] as number) + g) | 0;
+  state[7] = ((state[7] as number) + h) | 0;
 }
 
 /** A copy of `state` after absorbing `data`, whose length must be a multiple of 64 bytes. */
@@ -123,7 +131,7 @@ function finishInto(
 /** SHA-256 of `data`. */
 export function sha256(data: Uint8Array): Uint8Array {
   const whole = data.length - (data.length % BLOCK_BYTES);
-  const state = absorbBlocks(Uint32Array.from(INITIAL_STATE), data.subarray(0, whole));
+  const state = absorbBlocks(INITIAL_STATE, data.subarray(0, whole));
   const out = new Uint8Array(32);
   finishInto(state, whole, data.subarray(whole), data.length - whole, out);
   return out;
@@ -133,17 +141,16 @@ export function sha256(data: Uint8Array): Uint8Array {
 export function hmacSha256Key(key: Uint8Array): HmacSha256Key {
   const block = new Uint8Array(BLOCK_BYTES);
   block.set(key.length > BLOCK_BYTES ? sha256(key) : key);
-  const initial = Uint32Array.from(INITIAL_STATE);
   for (let index = 0; index < BLOCK_BYTES; index++) block[index] = (block[index] as number) ^ 0x36;
-  const inner = absorbBlocks(initial, block);
+  const inner = absorbBlocks(INITIAL_STATE, block);
   for (let index = 0; index < BLOCK_BYTES; index++) block[index] = (block[index] as number) ^ 0x36 ^ 0x5c;
-  const outer = absorbBlocks(initial, block);
+  const outer = absorbBlocks(INITIAL_STATE, block);
   block.fill(0);
   return { inner, outer };
 }
 
 const innerDigest = new Uint8Array(32);
-const scratchState = new Uint32Array(8);
+const scratchState = new Int32Array(8);
 
 /**
  * Finishes an HMAC whose message so far was `absorbedBytes` (a multiple of 64) leaving inner state
