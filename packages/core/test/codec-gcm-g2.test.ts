@@ -131,6 +131,25 @@ describe.each(backends)('gcm format g2 on the %s backend', (_name, backend) => {
     expect(() => body.sameBody(`${fields(first).body}.${mac}`)).toThrow(RegistryError);
   });
 
+  it('sameBody remembers the expiry field it last authenticated, and only that one', async () => {
+    const first = await encodeRecord(content, 1_000_000);
+    const { body } = (await decodeRecord(first)) as Required<DecodedRecord>;
+    const refreshed = await encodeRecord(content, 1_060_000);
+    expect(body.sameBody(refreshed)).toBe(1_060_000);
+    // Met again: the same answer (from the remembered field).
+    expect(body.sameBody(refreshed)).toBe(1_060_000);
+    // The same expiry with any one MAC character changed is checked afresh, and fails.
+    const { mac } = fields(refreshed);
+    for (let index = 0; index < mac.length; index++) {
+      const changed = `${mac.slice(0, index)}${mac[index] === 'A' ? 'B' : 'A'}${mac.slice(index + 1)}`;
+      expect(() => body.sameBody(`${fields(first).body}.${changed}.1060000`)).toThrow(RegistryError);
+    }
+    // The remembered field is still the good one, and an older value still gets its own expiry.
+    expect(body.sameBody(refreshed)).toBe(1_060_000);
+    expect(body.sameBody(first)).toBe(1_000_000);
+    expect(body.sameBody(refreshed)).toBe(1_060_000);
+  });
+
   it('rejects a forged, moved or grafted expiry field, and a value of another record key', async () => {
     const value = await encodeRecord(content, 1_000_000);
     const { body, mac } = fields(value);

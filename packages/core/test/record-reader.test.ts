@@ -75,4 +75,26 @@ describe('RecordReader passes', () => {
     reader.endPass(second, 'orders');
     expect(reader.size).toBe(1);
   });
+
+  it('reports the expiry of the value it reads: refreshed, met again, then an older value replayed', async () => {
+    const reader = new RecordReader(codec, 65_536);
+    const original = await stored('orders', 'a');
+    const key = recordKey(original);
+    await pass(reader, [original], 'orders');
+    const refreshed = await stored('orders', 'a', expiresAt + 60_000);
+    const first = reader.readKnown(refreshed, key) as Instance;
+    expect(first.expiresAt).toBe(expiresAt + 60_000);
+    // The same refreshed value again: the same instance, not a new one.
+    expect(reader.readKnown({ ...refreshed, value: `${refreshed.value}` }, key)).toBe(first);
+    // Someone writes the original back: it carries its own, older expiry, not the refreshed one.
+    expect((reader.readKnown(original, key) as Instance).expiresAt).toBe(expiresAt);
+    expect((reader.readKnown(refreshed, key) as Instance).expiresAt).toBe(expiresAt + 60_000);
+    // A forged expiry field on the refreshed body is no cache hit: the full decode rejects it.
+    const [format, keyId, payload, mac] = refreshed.value.split('.');
+    const forged = { ...refreshed, value: `${format}.${keyId}.${payload}.${mac}.${expiresAt + 120_000}` };
+    expect(reader.readKnown(forged, key)).toBeUndefined();
+    expect(await reader.read(forged, key)).toMatchObject({
+      reason: expect.stringMatching(/authentication of its expiry/),
+    });
+  });
 });
