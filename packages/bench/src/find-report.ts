@@ -143,7 +143,7 @@ export function renderFindSection(input: FindSectionInput): string {
       'has the same records to find. Variants:',
     '',
     '- **find() warm**: the same registry calls `find` again; nothing was rewritten, so no record is decrypted ' +
-      '(the cache holds, per record key, the last value seen). **cold**: a fresh registry each time (empty cache, key ' +
+      '(the cache holds, per record key, the value it decoded and the expiry field it authenticated last). **cold**: a fresh registry each time (empty cache, key ' +
       'derivation on first use), so every record is decrypted and validated. **steady**: between two finds ' +
       `${Math.round(STEADY_SHARE * 100)} % of the records had a routine refresh by their own registry ` +
       '(`update()`: same content, new expiry), as a fleet refreshing every 10 s does in the second between two ' +
@@ -151,7 +151,8 @@ export function renderFindSection(input: FindSectionInput): string {
       'The writers live in the bench process, standing in for the instances’ own processes, so a full ' +
       'garbage collection runs after their refreshes, outside the timing. ' +
       'A routine refresh writes the same ciphertext (gcm format `g2`) with a new expiry beside it, so the ' +
-      'reader checks only the expiry’s HMAC (pure JS, two SHA-256 compressions) and decrypts nothing.',
+      'reader checks only the new expiry’s HMAC (pure JS, two SHA-256 compressions; once per new expiry, ' +
+      'not again on the next find) and decrypts nothing.',
     '- **node:crypto / Web Crypto**: the codec’s backend (`gcmCodec(secret, { backend })`).',
     '- **store.list() alone**: the store call `find` makes on a single Redis (one ' +
       '`SORT_RO ns:index:{svc} BY nosort GET # GET ns:{svc}:*`, the read-only SORT a full server under ' +
