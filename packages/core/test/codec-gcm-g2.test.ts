@@ -139,7 +139,7 @@ describe.each(backends)('gcm format g2 on the %s backend', (_name, backend) => {
     // Met again: the same answer (from the remembered field).
     expect(body.sameBody(refreshed)).toBe(1_060_000);
     // The same expiry with any one MAC character changed is checked afresh, and fails.
-    const { mac } = fields(refreshed);
+    const mac = fields(refreshed).mac as string;
     for (let index = 0; index < mac.length; index++) {
       const changed = `${mac.slice(0, index)}${mac[index] === 'A' ? 'B' : 'A'}${mac.slice(index + 1)}`;
       expect(() => body.sameBody(`${fields(first).body}.${changed}.1060000`)).toThrow(RegistryError);
