@@ -143,7 +143,7 @@ export function renderFindSection(input: FindSectionInput): string {
       'has the same records to find. Variants:',
     '',
     '- **find() warm**: the same registry calls `find` again; nothing was rewritten, so no record is decrypted ' +
-      '(the cache holds, per record key, the value it decoded and the expiry field it authenticated last). **cold**: a fresh registry each time (empty cache, key ' +
+      '(the cache holds, per record key, the last value seen). **cold**: a fresh registry each time (empty cache, key ' +
       'derivation on first use), so every record is decrypted and validated. **steady**: between two finds ' +
       `${Math.round(STEADY_SHARE * 100)} % of the records had a routine refresh by their own registry ` +
       '(`update()`: same content, new expiry), as a fleet refreshing every 10 s does in the second between two ' +

@@ -125,20 +125,6 @@ export function macMatches(prefix: MacPrefix, value: string, macStart: number, e
   return difference === 0;
 }
 
-/** A flat copy of the MAC field at `value[start, start + 22)`: unlike a slice, it keeps no hold on `value`. */
-export function macField(value: string, start: number): string {
-  for (let index = 0; index < MAC_CHARS; index++) macCodes[index] = value.charCodeAt(start + index);
-  return macString();
-}
-
-/** Whether `value[start, start + 22)` is `mac`, compared without making a string. */
-export function macFieldIs(mac: string, value: string, start: number): boolean {
-  for (let index = 0; index < MAC_CHARS; index++) {
-    if (mac.charCodeAt(index) !== value.charCodeAt(start + index)) return false;
-  }
-  return true;
-}
-
 /** The expiry field of `expiresAt`; `invalid-argument` when it is not a finite number. */
 export function expiryText(expiresAt: number): string {
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {

@@ -19,11 +19,8 @@ const CACHE_LIMIT = 50_000;
 const CACHE_CHAR_LIMIT = 32 * 1024 * 1024;
 
 interface CacheEntry {
-  /**
-   * The value decoded, and what it decoded to; with a `body`, the outcome follows the expiry of the
-   * value last read (the refreshed values themselves are not kept).
-   */
-  readonly value: string;
+  /** The last value seen, and what it decoded to (changed in place when only the expiry moved). */
+  value: string;
   outcome: Instance | string;
   /** The codec's handle on the ciphertext, when it can recognise a later value with the same one. */
   readonly body?: RecordBody | undefined;
@@ -34,11 +31,11 @@ interface CacheEntry {
 
 /**
  * Decrypts and validates stored values. A value that has not changed since it was last read is not
- * decrypted again: the cache holds, per record key, the value decoded and what it decoded to, and an
+ * decrypted again: the cache holds, per record key, the last value seen and what it decoded to, and an
  * authenticated ciphertext always decrypts to the same plaintext. A value that carries its expiry
  * beside the ciphertext (gcm `g2`) keeps its ciphertext across routine refreshes: when only the expiry
- * changed, the codec checks the new expiry's MAC synchronously (once per new expiry) and the cached
- * instance comes back with it. Keying by the record key and comparing the value keeps a lookup cheap (no hashing of the value)
+ * changed, the codec checks the new expiry's MAC synchronously and the cached instance comes back with
+ * it. Keying by the record key and comparing the value keeps a lookup cheap (no hashing of the value)
  * and holds one entry per record. Expiry is checked by the caller on every read.
  */
 export class RecordReader {
@@ -96,13 +93,14 @@ export class RecordReader {
     if (cached === undefined) return undefined;
     const { outcome, body } = cached;
     const value = record.value;
-    if (typeof outcome === 'string' || body === undefined) {
-      if (cached.value !== value) return undefined;
+    const last = value.length - 1;
+    // A refreshed value differs from the cached one only in its last characters (MAC and expiry):
+    // looking there first spares a comparison of the whole unchanged body before `sameBody` reads it.
+    if (value.charCodeAt(last) === cached.value.charCodeAt(last) && cached.value === value) {
       cached.seen = this.#pass;
       return typeof outcome === 'string' ? { reason: outcome, firstSeen: false } : outcome;
     }
-    // A body with its expiry beside it: the body recognises its own value and every refreshed one,
-    // and says which expiry the value holds (a replayed older value gets its older expiry back).
+    if (typeof outcome === 'string' || body === undefined) return undefined;
     let expiresAt: number | undefined;
     try {
       expiresAt = body.sameBody(value);
@@ -112,10 +110,6 @@ export class RecordReader {
       throw error;
     }
     if (expiresAt === undefined) return undefined;
-    cached.seen = this.#pass;
-    if (outcome.expiresAt === expiresAt) return outcome;
-    // The entry keeps the value it was decoded from: the refreshed one is the store's reply, which
-    // dies young once this pass is over instead of joining the cache (the body recognises it again).
     const instance: Instance = {
       name: outcome.name,
       id: outcome.id,
@@ -124,7 +118,11 @@ export class RecordReader {
       meta: outcome.meta,
       expiresAt,
     };
+    // In place: the same record, so no eviction, and it keeps its place in the cache's order.
+    this.#cachedChars += value.length - cached.value.length;
+    cached.value = value;
     cached.outcome = instance;
+    cached.seen = this.#pass;
     return instance;
   }
 
