@@ -125,29 +125,18 @@ describe.each(backends)('gcm format g2 on the %s backend', (_name, backend) => {
     expect(body.sameBody(refreshed)).toBe(1_060_000);
     expect(body.sameBody(first)).toBe(1_000_000);
     expect(body.sameBody(await encodeRecord(`${content} `, 1_060_000))).toBeUndefined();
-    const { mac } = fields(refreshed);
+    const mac = fields(refreshed).mac as string;
     expect(() => body.sameBody(`${fields(first).body}.${mac}.1060001`)).toThrow(RegistryError);
     expect(() => body.sameBody(`${fields(first).body}.${mac}.01060000`)).toThrow(RegistryError);
     expect(() => body.sameBody(`${fields(first).body}.${mac}`)).toThrow(RegistryError);
-  });
-
-  it('sameBody authenticates every expiry field it meets: any one MAC character changed fails, the good one still passes', async () => {
-    const first = await encodeRecord(content, 1_000_000);
-    const { body } = (await decodeRecord(first)) as Required<DecodedRecord>;
-    const refreshed = await encodeRecord(content, 1_060_000);
-    expect(body.sameBody(refreshed)).toBe(1_060_000);
-    // Met again: the same answer.
-    expect(body.sameBody(refreshed)).toBe(1_060_000);
-    // The same expiry with any one MAC character changed fails.
-    const mac = fields(refreshed).mac as string;
+    // The same expiry with any one MAC character changed fails; the good field still passes after.
     for (let index = 0; index < mac.length; index++) {
       const changed = `${mac.slice(0, index)}${mac[index] === 'A' ? 'B' : 'A'}${mac.slice(index + 1)}`;
       expect(() => body.sameBody(`${fields(first).body}.${changed}.1060000`)).toThrow(RegistryError);
     }
-    // The good field still passes, and an older value still gets its own expiry.
+    expect(body.sameBody(refreshed)).toBe(1_060_000);
     expect(body.sameBody(refreshed)).toBe(1_060_000);
     expect(body.sameBody(first)).toBe(1_000_000);
-    expect(body.sameBody(refreshed)).toBe(1_060_000);
   });
 
   it('rejects a forged, moved or grafted expiry field, and a value of another record key', async () => {
