@@ -1,6 +1,7 @@
 // Refresh throughput: 1,000 real ServiceRegistry objects calling update() (a routine refresh is one
-// write of SET PXAT, ZADD XX CH and PTTL, the PTTL shared by refreshes sent in the same turn; a join, a change or due upkeep one EVALSHA) against plain
-// `SET key value EX ttl` of the same values, on the same connection, with the same concurrency.
+// write of SET PXAT, ZADD XX CH and PTTL; refreshes sent in the same turn share one ZADD per service
+// and one PTTL; a join, a change or due upkeep one EVALSHA) against plain `SET key value EX ttl` of
+// the same values, on the same connection, with the same concurrency.
 
 import { type CryptoBackend, gcmCodec, ServiceRegistry, webCryptoBackend } from '@service-registry/core';
 import {
@@ -96,9 +97,9 @@ interface Variant {
 // against thousands of routine refreshes a second, a double count well under 1 %.
 const REFRESH_COMMANDS = ['set', 'zadd', 'pttl', 'evalsha', 'eval'];
 
-const ref = (namespace: string, index: number) => ({
+const ref = (namespace: string, index: number, services = FLEET_SERVICES) => ({
   namespace,
-  service: `svc-${index % FLEET_SERVICES}`,
+  service: `svc-${index % services}`,
   instanceId: `i-${String(index).padStart(5, '0')}`,
 });
 
@@ -107,9 +108,10 @@ async function startFleet(
   store: RedisStore,
   namespace: string,
   backend: CryptoBackend | undefined,
+  services = FLEET_SERVICES,
 ): Promise<ServiceRegistry[]> {
   const registries = Array.from({ length: size }, (_, index) => {
-    const { service } = ref(namespace, index);
+    const { service } = ref(namespace, index, services);
     return new ServiceRegistry({
       store,
       // Without a codec the registry builds the default one: gcm on the default (node:crypto) backend.
@@ -121,7 +123,7 @@ async function startFleet(
     });
   });
   await runBounded(size, 50, async (index) => {
-    const { service, instanceId } = ref(namespace, index);
+    const { service, instanceId } = ref(namespace, index, services);
     await (registries[index] as ServiceRegistry).register(ENDPOINTS, {
       serviceName: service,
       instanceId,
@@ -136,9 +138,14 @@ async function startFleet(
 
 export async function benchRefresh(options: RefreshOptions): Promise<RefreshResult> {
   const { client, admin, store, rounds, concurrency, fleetSize } = options;
-  progress(`refresh: registering ${fleetSize} registries (node:crypto) and ${fleetSize} (Web Crypto)`);
+  progress(
+    `refresh: registering ${fleetSize} registries (node:crypto), ${fleetSize} (Web Crypto) and ${fleetSize} of one instance per service`,
+  );
   const nodeFleet = await startFleet(fleetSize, store, 'fleet', undefined);
   const webFleet = await startFleet(fleetSize, store, 'fleetweb', webCryptoBackend);
+  // The same number of registries, each the only instance of its service: no two refreshes of a
+  // batch share an index, so none shares a ZADD (a fleet of many services refreshing from one host).
+  const spreadFleet = await startFleet(fleetSize, store, 'fleetspread', undefined, fleetSize);
 
   // The baseline writes exactly the values the registries wrote, to keys of its own.
   const values = (await client.mget(
@@ -191,6 +198,12 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
       'registry',
       concurrency,
       (i) => webFleet[i]?.update() as Promise<unknown>,
+    ),
+    variant(
+      `registry.update() · ${fleetSize.toLocaleString('en-US')} services of one instance`,
+      'registry',
+      concurrency,
+      (i) => spreadFleet[i]?.update() as Promise<unknown>,
     ),
     variant(
       'registry.update() · node:crypto',
@@ -265,12 +278,15 @@ export async function benchRefresh(options: RefreshOptions): Promise<RefreshResu
   }
 
   progress('refresh: cleaning up');
-  await Promise.all([...nodeFleet, ...webFleet].map((registry) => registry.close()));
+  await Promise.all([...nodeFleet, ...webFleet, ...spreadFleet].map((registry) => registry.close()));
   await client.unlink(...setKeys);
-  for (const namespace of ['fleet', 'fleetweb']) {
+  for (const [namespace, services] of [
+    ['fleet', FLEET_SERVICES],
+    ['fleetweb', FLEET_SERVICES],
+    ['fleetspread', fleetSize],
+  ] as const) {
     const keys = [servicesKey(namespace)];
-    for (let service = 0; service < FLEET_SERVICES; service++)
-      keys.push(indexKey(namespace, `svc-${service}`));
+    for (let service = 0; service < services; service++) keys.push(indexKey(namespace, `svc-${service}`));
     await client.unlink(...keys);
   }
   return {

@@ -51,6 +51,8 @@ export {
   batchTime,
   type CommandReply,
   clockCommand,
+  type IndexEntry,
+  indexWrite,
   type RedisCommand,
   type RoutineOutcome,
   RoutineRefresh,

@@ -120,6 +120,20 @@ export class RoutineRefresh {
     expiresAt: number,
     expectPrevious?: string,
   ): [RedisCommand, RedisCommand] {
+    const { set, entry } = this.batchWrites(ref, value, expiresAt, expectPrevious);
+    return [set, ['ZADD', entry.index, 'XX', 'CH', entry.score, entry.member]];
+  }
+
+  /**
+   * `writes` with the index entry as its parts, for a batch that writes the entries of one index in
+   * one `ZADD <index> XX CH <score> <member> ...` (`indexWrite`).
+   */
+  batchWrites(
+    ref: RecordRef,
+    value: string,
+    expiresAt: number,
+    expectPrevious?: string,
+  ): { readonly set: RedisCommand; readonly entry: IndexEntry } {
     const prepared = prepareRef(ref);
     assertPutArguments(value, expectPrevious);
     const [record, index] = prepared.slotKeys as [string, string];
@@ -129,7 +143,7 @@ export class RoutineRefresh {
       expectPrevious === undefined
         ? ['SET', record, value, 'PXAT', at]
         : ['SET', record, value, 'PXAT', at, 'GET'];
-    return [set, ['ZADD', index, 'XX', 'CH', at, prepared.instanceId]];
+    return { set, entry: { index, score: at, member: prepared.instanceId } };
   }
 
   /**
@@ -197,6 +211,36 @@ export class RoutineRefresh {
     this.#written.set(ref, reply.expiresAt);
     this.#clock.learn(reply.expiresAt - ttlMilliseconds(ttlMs), sentAt);
   }
+}
+
+/** One index entry a routine refresh writes: `ZADD <index> XX CH <score> <member>`. */
+export interface IndexEntry {
+  readonly index: string;
+  readonly score: string;
+  readonly member: string;
+}
+
+/**
+ * One `ZADD XX CH` for several entries of one index (distinct members), and what its reply means
+ * for each of them: `indexed(reply)` is the reply `readWrites` expects for each entry's own `ZADD`.
+ * `XX CH` counts the entries that were there and got a new score; every routine expiry is newer than
+ * the entry's last, so a count short of the entries means one at least was missing, and as the reply
+ * does not say which, each of them is read as missing (the put script then completes each: a
+ * re-index for the missing, a no-op for the rest).
+ */
+export function indexWrite(entries: readonly IndexEntry[]): {
+  readonly command: RedisCommand;
+  readonly indexed: (reply: CommandReply) => CommandReply;
+} {
+  const first = entries[0];
+  if (first === undefined) throw new RegistryError('invalid-argument', 'an index write needs an entry');
+  const command: [string, ...string[]] = ['ZADD', first.index, 'XX', 'CH'];
+  for (const entry of entries) command.push(entry.score, entry.member);
+  const count = entries.length;
+  return {
+    command,
+    indexed: (reply) => (reply[0] ? reply : [null, Number(reply[1]) === count ? 1 : 0]),
+  };
 }
 
 /** The `PTTL` that reads the store's clock after a routine refresh of `ref` (or a batch of them). */

@@ -4,6 +4,7 @@ import {
   batchTime,
   type CommandReply,
   clockCommand,
+  indexWrite,
   RoutineRefresh,
   recordKey,
   UpkeepHorizons,
@@ -268,6 +269,60 @@ describe('routine refresh without the put script', () => {
     ];
     expect(() => routine.read(cut, at, TTL, undefined, 2_000)).toThrow('Connection is closed');
     expect(isRegistryError(errorOf(() => routine.read([], at, TTL, undefined, 2_000)))).toBe(true);
+  });
+});
+
+describe('one ZADD for the entries of one index', () => {
+  const entries = ['pod-1', 'pod-2', 'pod-3'].map((member, index) => ({
+    index: 'reg:index:{api}',
+    score: String(1_800_000_000_000 + index),
+    member,
+  }));
+
+  it('writes every entry in one ZADD XX CH, as batchWrites describes them', () => {
+    const routine = learned();
+    const { set, entry } = routine.batchWrites(ref, 'value', 1_800_000_000_000);
+    expect(set).toEqual(['SET', 'reg:{api}:pod-1', 'value', 'PXAT', '1800000000000']);
+    expect(entry).toEqual({ index: 'reg:index:{api}', score: '1800000000000', member: 'pod-1' });
+    expect(indexWrite(entries).command).toEqual([
+      'ZADD',
+      'reg:index:{api}',
+      'XX',
+      'CH',
+      '1800000000000',
+      'pod-1',
+      '1800000000001',
+      'pod-2',
+      '1800000000002',
+      'pod-3',
+    ]);
+    expect(isRegistryError(errorOf(() => indexWrite([])))).toBe(true);
+  });
+
+  it('reads a full count as every entry indexed, a short one as every entry missing', () => {
+    const { indexed } = indexWrite(entries);
+    expect(indexed([null, 3])).toEqual([null, 1]);
+    expect(indexed([null, 2])).toEqual([null, 0]);
+    expect(indexed([null, 0])).toEqual([null, 0]);
+    const wrongType: CommandReply = [replyError('WRONGTYPE Operation against a key'), undefined];
+    expect(indexed(wrongType)).toBe(wrongType);
+    // What each refresh then makes of it: done when indexed, the script when not.
+    const routine = learned();
+    const at = routine.plan(ref, TTL, false, 2_000) as number;
+    const set: CommandReply = [null, 'OK'];
+    const storeNow = at - TTL;
+    expect(routine.readWrites([set, indexed([null, 3])], at, TTL, undefined, 2_000, storeNow)).toEqual({
+      done: true,
+      result: { matched: true },
+    });
+    expect(routine.readWrites([set, indexed([null, 2])], at, TTL, undefined, 2_000, storeNow)).toMatchObject({
+      done: false,
+      reason: 'not-indexed',
+    });
+    expect(routine.readWrites([set, indexed(wrongType)], at, TTL, undefined, 2_000, storeNow)).toMatchObject({
+      done: false,
+      reason: 'error',
+    });
   });
 });
 

@@ -83,7 +83,7 @@ const routineRefused = new WeakSet<RedisClientLike>();
 /**
  * A `RegistryStore` on Redis, Sentinel or Redis Cluster (see `@service-registry/redis-layout` for
  * the keys). A refresh is one round trip: two or three plain commands when routine (refreshes sent
- * together share one `PTTL`), else the put script.
+ * together share one `ZADD` per service and one `PTTL`), else the put script.
  * `list(ns, service)` is one `SORT_RO … GET` on a single Redis (the read-only list script on a
  * Cluster); `list(ns)` is two round trips. Reads never write, so a server
  * out of memory under `noeviction` still answers them.
@@ -131,8 +131,8 @@ export function redisStore(options: RedisStoreOptions) {
   ): Promise<RoutineOutcome> => {
     const stream = corkableStream(client);
     if (stream !== undefined) {
-      const writes = routine.writes(ref, value, expiresAt, expectPrevious);
-      const { replies, storeNow } = await batches.send(stream, ref, writes, expiresAt);
+      const { set, entry } = routine.batchWrites(ref, value, expiresAt, expectPrevious);
+      const { replies, storeNow } = await batches.send(stream, ref, set, entry, expiresAt);
       return routine.readWrites(replies, expiresAt, ttlMs, expectPrevious, sentAt, storeNow);
     }
     const pipeline = client.pipeline();

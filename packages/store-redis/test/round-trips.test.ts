@@ -153,7 +153,7 @@ describe('redis store round trips', () => {
     await store.delete(ref);
   });
 
-  it('routine refreshes sent together go out in one write and share one PTTL, and a moved clock sends them all to the script', async () => {
+  it('routine refreshes sent together go out in one write, one ZADD per index and one PTTL, and a moved clock sends them all to the script', async () => {
     const refs = Array.from({ length: 20 }, (_, index) => ({
       namespace: ns,
       service: 'batch',
@@ -168,7 +168,7 @@ describe('redis store round trips', () => {
       );
     const together = await measure(refreshAll);
     expect(together.writes).toBe(1);
-    expect(tally(together.commands)).toEqual({ set: 20, zadd: 20, pttl: 1 });
+    expect(tally(together.commands)).toEqual({ set: 20, zadd: 1, pttl: 1 });
     for (const ref of refs) {
       expect(Number(await admin.zscore(indexKey(ns, 'batch'), ref.instanceId))).toBe(
         Number(await admin.call('PEXPIRETIME', recordKey(ref))),
@@ -186,7 +186,7 @@ describe('redis store round trips', () => {
     const moved = vi.spyOn(performance, 'now').mockImplementation(() => local() + 10_000);
     try {
       const skewed = await measure(refreshAll);
-      expect(tally(skewed.commands)).toEqual({ set: 20, zadd: 20, pttl: 1, evalsha: 20 });
+      expect(tally(skewed.commands)).toEqual({ set: 20, zadd: 1, pttl: 1, evalsha: 20 });
       for (const ref of refs) {
         expect(Math.abs((await admin.pttl(recordKey(ref))) - LONG_TTL_MS)).toBeLessThan(1_000);
       }
@@ -194,6 +194,58 @@ describe('redis store round trips', () => {
       moved.mockRestore();
     }
     await Promise.all(refs.map((ref) => store.delete(ref)));
+  });
+
+  it('a batch writes one ZADD per service, and an entry missing from it sends that service to the script', async () => {
+    const refsOf = (service: string) =>
+      Array.from({ length: 5 }, (_, index) => ({ namespace: ns, service, instanceId: `i-${index}` }));
+    const refs = [...refsOf('pair-a'), ...refsOf('pair-b')];
+    await Promise.all(refs.map((ref) => store.put(ref, 'v1', LONG_TTL_MS)));
+    const refreshAll = () =>
+      Promise.all(refs.map((ref) => store.put(ref, 'v1', LONG_TTL_MS, { changed: false })));
+    const together = await measure(refreshAll);
+    expect(together.writes).toBe(1);
+    expect(together.commands.filter((command) => command === 'zadd')).toHaveLength(2);
+    // One entry of pair-a lost (pruned or deleted by hand): its service's ZADD counts 4 of 5, which
+    // does not say which one, so each refresh of pair-a runs the script; pair-b stays routine.
+    await admin.zrem(indexKey(ns, 'pair-a'), 'i-3');
+    const counter = Number(await admin.get(changeCounterKey(ns, 'pair-a')));
+    const healed = await countCommands(server.url, refreshAll);
+    // Five scripts; only the lost entry's is a re-index that announces itself (two channels).
+    expect(healed.calls).toMatchObject({ evalsha: 5, publish: 2 });
+    expect(Number(await admin.get(changeCounterKey(ns, 'pair-a')))).toBe(counter + 1);
+    for (const ref of refs) {
+      expect(Number(await admin.zscore(indexKey(ns, ref.service), ref.instanceId))).toBe(
+        Number(await admin.call('PEXPIRETIME', recordKey(ref))),
+      );
+    }
+    // Back to routine: one ZADD per service again.
+    const after = await measure(refreshAll);
+    expect(after.commands.filter((command) => command !== 'set')).toEqual(['zadd', 'zadd', 'pttl']);
+    await Promise.all(refs.map((ref) => store.delete(ref)));
+  });
+
+  it('the same instance twice in one batch gets a ZADD of its own, and both refreshes land', async () => {
+    const ref = { namespace: ns, service: 'twice', instanceId: 'i-1' };
+    const other = { namespace: ns, service: 'twice', instanceId: 'i-2' };
+    await store.put(ref, 'v1', LONG_TTL_MS);
+    await store.put(other, 'v1', LONG_TTL_MS);
+    const { result, commands } = await measure(() =>
+      Promise.all([
+        store.put(ref, 'v1', LONG_TTL_MS, { changed: false }),
+        store.put(other, 'v1', LONG_TTL_MS, { changed: false }),
+        store.put(ref, 'v1', LONG_TTL_MS, { changed: false }),
+      ]),
+    );
+    expect(result).toEqual([undefined, undefined, undefined]);
+    expect(commands.filter((command) => command === 'zadd')).toHaveLength(2);
+    expect(commands.at(-1)).toBe('pttl');
+    expect(commands).not.toContain('evalsha');
+    expect(Number(await admin.zscore(indexKey(ns, 'twice'), 'i-1'))).toBe(
+      Number(await admin.call('PEXPIRETIME', recordKey(ref))),
+    );
+    await store.delete(ref);
+    await store.delete(other);
   });
 
   it('a routine refresh whose record vanished, or is of another type, is completed by the script', async () => {
