@@ -148,8 +148,9 @@ export function renderFindSection(input: FindSectionInput): string {
       `${Math.round(STEADY_SHARE * 100)} % of the records had a routine refresh by their own registry ` +
       '(`update()`: same content, new expiry), as a fleet refreshing every 10 s does in the second between two ' +
       'finds. **after every record had one routine refresh**: between two finds all of them were refreshed. ' +
-      'The writers live in the bench process, standing in for the instances’ own processes, so a full ' +
-      'garbage collection runs after their refreshes, outside the timing. ' +
+      'The writers (the registries of every instance) run in a process of their own (`find-writers.ts`), as ' +
+      'the instances’ own processes would: none of their work or garbage lands on the reader’s process, and ' +
+      'a refreshed variant’s timing starts once they answered. ' +
       'A routine refresh writes the same ciphertext (gcm format `g2`) with a new expiry beside it, so the ' +
       'reader checks only the new expiry’s HMAC (pure JS, two SHA-256 compressions; once per new expiry, ' +
       'not again on the next find) and decrypts nothing.',

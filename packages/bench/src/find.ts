@@ -13,12 +13,11 @@ import {
 import { indexKey, recordKey, recordKeyPrefix } from '@service-registry/redis-layout';
 import type { RedisStore } from '@service-registry/store-redis';
 import type { Redis } from 'ioredis';
+import { type FindWriters, instanceId, startFindWriters } from './find-writers.js';
 import {
   collectGarbage,
   commandTimes,
-  ENDPOINTS,
   progress,
-  runBounded,
   SECRET,
   type Summary,
   sum,
@@ -37,6 +36,8 @@ export const STEADY_SHARE = 0.1;
 const fmtPercent = (share: number) => `${Math.round(share * 100)} %`;
 
 export interface FindOptions {
+  /** The Redis of `client`, for the writers' process. */
+  readonly url: string;
   readonly client: Redis;
   readonly admin: Redis;
   readonly store: RedisStore;
@@ -101,7 +102,6 @@ interface Variant {
   readonly calls: number[];
 }
 
-const instanceId = (index: number) => `i-${String(index).padStart(5, '0')}`;
 const nativeRef = (index: number) => ({
   namespace: NAMESPACE,
   service: SERVICE,
@@ -139,7 +139,7 @@ async function seedFind(client: Redis, codec: RecordCodec, count: number | undef
 }
 
 /**
- * Registers instances [from, to) through real registries (kept in `writers`, for routine refreshes),
+ * Registers instances [from, to) through real registries in the writers' process (find-writers.ts),
  * and writes the seed-format copy of each.
  */
 async function grow(
@@ -147,32 +147,10 @@ async function grow(
   from: number,
   to: number,
   seedCodec: RecordCodec,
-  writers: ServiceRegistry[],
+  writers: FindWriters,
 ): Promise<void> {
-  const { client, store, nodeBackend } = options;
-  await runBounded(to - from, 100, async (offset) => {
-    const index = from + offset;
-    const registry = new ServiceRegistry({
-      store,
-      secret: SECRET,
-      publicUrl: 'https://orders.example.com',
-      baseUrl: '/api/v1',
-      namespace: NAMESPACE,
-      ttl: TTL_SECONDS,
-      interval: 60,
-    });
-    writers[index] = registry;
-    // No refresh loop: the record stays for TTL_SECONDS, longer than the whole bench; the variants
-    // below refresh records through `update()`, as the loop would.
-    await registry.register(ENDPOINTS, {
-      serviceName: SERVICE,
-      instanceId: instanceId(index),
-      port: 8080,
-      ipv4: `10.2.${index >> 8}.${index & 255}`,
-      meta: { region: 'eu-west-1', version: '1.42.0', zone: 'abc'[index % 3] as string },
-      refresh: false,
-    });
-  });
+  const { client, nodeBackend } = options;
+  await writers.grow(from, to);
   // The seed's copy holds the same plaintext (same sizes), in apicrud's format and key layout.
   const nativeCodec = gcmCodec(SECRET, { backend: nodeBackend });
   for (let first = from; first < to; first += 1000) {
@@ -205,199 +183,210 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
   const { client, admin, store, nodeBackend, sizes, seedRounds } = options;
   const seedCodec = apicrudCodec(SECRET, { backend: nodeBackend });
   const results: FindSize[] = [];
-  const writers: ServiceRegistry[] = [];
+  const writers = startFindWriters({
+    url: options.url,
+    namespace: NAMESPACE,
+    service: SERVICE,
+    ttlSeconds: TTL_SECONDS,
+  });
   const seedScanCount = 1000;
   let registered = 0;
-  for (const size of sizes) {
-    progress(`find: growing ${SERVICE} to ${size.toLocaleString('en-US')} instances`);
-    await grow(options, registered, size, seedCodec, writers);
-    registered = size;
-    const keys = Array.from({ length: size }, (_, index) => recordKey(nativeRef(index)));
-    const warmNode = finder(store, nodeBackend);
-    const warmWeb = finder(store, webCryptoBackend);
-    const steadyNode = finder(store, nodeBackend);
-    const refreshedNode = finder(store, nodeBackend);
-    // What a fleet refreshing every interval does between two finds: routine refreshes (content
-    // unchanged, a new expiry) by the records' own registries, the next `count` of them in turn.
-    let refreshCursor = 0;
-    const refreshSome = async (count: number) => {
-      const first = refreshCursor;
-      refreshCursor = (refreshCursor + count) % size;
-      await runBounded(count, 100, (offset) =>
-        (writers[(first + offset) % size] as ServiceRegistry).update(),
-      );
-      // The writers stand in for the instances' own processes: their garbage is not the reader's to collect.
-      collectGarbage();
-    };
-    // The core's own share: the same records, handed over by a store that does no I/O.
-    const records = await store.list(NAMESPACE, SERVICE);
-    const memoryStore = {
-      name: 'in-memory snapshot',
-      capabilities: { watch: false, nativeExpiry: true },
-      put: async () => {},
-      delete: async () => {},
-      list: async () => records,
-      close: async () => {},
-    };
-    const coreOnly = new ServiceRegistry({
-      store: memoryStore,
-      codec: gcmCodec(SECRET, { backend: nodeBackend }),
-      namespace: NAMESPACE,
-    });
-    const sortPattern = `${recordKeyPrefix(NAMESPACE, SERVICE)}*`;
-    const rounds = options.rounds(size);
+  try {
+    for (const size of sizes) {
+      progress(`find: growing ${SERVICE} to ${size.toLocaleString('en-US')} instances`);
+      await grow(options, registered, size, seedCodec, writers);
+      registered = size;
+      const keys = Array.from({ length: size }, (_, index) => recordKey(nativeRef(index)));
+      const warmNode = finder(store, nodeBackend);
+      const warmWeb = finder(store, webCryptoBackend);
+      const steadyNode = finder(store, nodeBackend);
+      const refreshedNode = finder(store, nodeBackend);
+      // What a fleet refreshing every interval does between two finds: routine refreshes (content
+      // unchanged, a new expiry) by the records' own registries, the next `count` of them in turn.
+      let refreshCursor = 0;
+      const refreshSome = async (count: number) => {
+        const first = refreshCursor;
+        refreshCursor = (refreshCursor + count) % size;
+        // In the writers' own process, as in a fleet: none of their work or garbage lands on the reader.
+        await writers.refresh(first, count);
+      };
+      // The core's own share: the same records, handed over by a store that does no I/O.
+      const records = await store.list(NAMESPACE, SERVICE);
+      const memoryStore = {
+        name: 'in-memory snapshot',
+        capabilities: { watch: false, nativeExpiry: true },
+        put: async () => {},
+        delete: async () => {},
+        list: async () => records,
+        close: async () => {},
+      };
+      const coreOnly = new ServiceRegistry({
+        store: memoryStore,
+        codec: gcmCodec(SECRET, { backend: nodeBackend }),
+        namespace: NAMESPACE,
+      });
+      const sortPattern = `${recordKeyPrefix(NAMESPACE, SERVICE)}*`;
+      const rounds = options.rounds(size);
 
-    const variant = (
-      key: VariantKey,
-      label: string,
-      commands: readonly string[],
-      run: () => Promise<{ ms: number; count: number }>,
-      { slow = false, prepare }: { slow?: boolean; prepare?: () => Promise<unknown> } = {},
-    ): Variant => ({
-      key,
-      label,
-      rounds: slow ? seedRounds : rounds,
-      slow,
-      commands,
-      prepare,
-      run,
-      samples: [],
-      serverUs: [],
-      calls: [],
-    });
-    const warm = (registry: ServiceRegistry) => async () => {
-      const { ms, result } = await timed(() => registry.find(SERVICE));
-      return { ms, count: result.instances.length };
-    };
-    const cold = (backend: CryptoBackend) => async () => {
-      // A fresh registry: empty decrypt cache, keys derived on first use.
-      const registry = finder(store, backend);
-      const { ms, result } = await timed(() => registry.find(SERVICE));
-      await registry.close();
-      return { ms, count: result.instances.length };
-    };
-    // find(service) on a single Redis is one SORT_RO … GET; the list script (EVALSHA_RO) runs only to
-    // prune a stale index. The writing forms stay counted for a store that sends them.
-    const scripts = ['sort_ro', 'sort', 'evalsha_ro', 'evalsha', 'eval_ro', 'eval'];
-    const variants: Variant[] = [
-      // Warm: nothing changed since this registry's last find (an untimed find first catches up with the
-      // records the steady variant rewrote).
-      variant('warm-node', 'find() warm · node:crypto', scripts, warm(warmNode), {
-        prepare: () => warmNode.find(SERVICE),
-      }),
-      variant(
-        'steady-node',
-        `find() steady · node:crypto (${fmtPercent(STEADY_SHARE)} of records refreshed since the last find)`,
-        scripts,
-        warm(steadyNode),
-        { prepare: () => refreshSome(Math.max(1, Math.round(size * STEADY_SHARE))) },
-      ),
-      variant(
-        'refreshed-node',
-        'find() after every record had one routine refresh · node:crypto',
-        scripts,
-        warm(refreshedNode),
-        { prepare: () => refreshSome(size) },
-      ),
-      variant('cold-node', 'find() cold · node:crypto', scripts, cold(nodeBackend)),
-      variant('warm-web', 'find() warm · Web Crypto', scripts, warm(warmWeb), {
-        prepare: () => warmWeb.find(SERVICE),
-      }),
-      variant('cold-web', 'find() cold · Web Crypto', scripts, cold(webCryptoBackend)),
-      variant('list', 'store.list() alone (SORT_RO … GET + reply, no decrypt)', scripts, async () => {
-        const { ms, result } = await timed(() => store.list(NAMESPACE, SERVICE));
-        return { ms, count: result.length };
-      }),
-      variant('core-warm', 'core alone: warm find() over the records already in memory', [], warm(coreOnly)),
-      variant(
-        'sort',
-        'reference: SORT_RO index BY nosort GET # GET <record pattern>, no Lua',
-        ['sort_ro'],
-        async () => {
-          const { ms, result } = await timed(
-            () =>
-              client.call(
-                'SORT_RO',
-                indexKey(NAMESPACE, SERVICE),
-                'BY',
-                'nosort',
-                'GET',
-                '#',
-                'GET',
-                sortPattern,
-              ) as Promise<unknown[]>,
-          );
-          let count = 0;
-          for (let index = 1; index < result.length; index += 2) if (result[index] !== null) count++;
-          return { ms, count };
-        },
-      ),
-      variant('mget', 'floor: one MGET, no decrypt', ['mget'], async () => {
-        const { ms, result } = await timed(() => client.mget(keys));
-        return { ms, count: result.filter((value) => value !== null).length };
-      }),
-      variant(
-        'seed',
-        'seed: SCAN MATCH (COUNT default) + GET each + decrypt',
-        ['scan', 'get'],
-        async () => {
-          const { ms, result } = await timed(() => seedFind(client, seedCodec, undefined));
-          return { ms, count: result };
-        },
-        { slow: true },
-      ),
-      variant(
-        'seed-count',
-        `seed with SCAN COUNT ${seedScanCount}`,
-        ['scan', 'get'],
-        async () => {
-          const { ms, result } = await timed(() => seedFind(client, seedCodec, seedScanCount));
-          return { ms, count: result };
-        },
-        { slow: true },
-      ),
-    ];
+      const variant = (
+        key: VariantKey,
+        label: string,
+        commands: readonly string[],
+        run: () => Promise<{ ms: number; count: number }>,
+        { slow = false, prepare }: { slow?: boolean; prepare?: () => Promise<unknown> } = {},
+      ): Variant => ({
+        key,
+        label,
+        rounds: slow ? seedRounds : rounds,
+        slow,
+        commands,
+        prepare,
+        run,
+        samples: [],
+        serverUs: [],
+        calls: [],
+      });
+      const warm = (registry: ServiceRegistry) => async () => {
+        const { ms, result } = await timed(() => registry.find(SERVICE));
+        return { ms, count: result.instances.length };
+      };
+      const cold = (backend: CryptoBackend) => async () => {
+        // A fresh registry: empty decrypt cache, keys derived on first use.
+        const registry = finder(store, backend);
+        const { ms, result } = await timed(() => registry.find(SERVICE));
+        await registry.close();
+        return { ms, count: result.instances.length };
+      };
+      // find(service) on a single Redis is one SORT_RO … GET; the list script (EVALSHA_RO) runs only to
+      // prune a stale index. The writing forms stay counted for a store that sends them.
+      const scripts = ['sort_ro', 'sort', 'evalsha_ro', 'evalsha', 'eval_ro', 'eval'];
+      const variants: Variant[] = [
+        // Warm: nothing changed since this registry's last find (an untimed find first catches up with the
+        // records the steady variant rewrote).
+        variant('warm-node', 'find() warm · node:crypto', scripts, warm(warmNode), {
+          prepare: () => warmNode.find(SERVICE),
+        }),
+        variant(
+          'steady-node',
+          `find() steady · node:crypto (${fmtPercent(STEADY_SHARE)} of records refreshed since the last find)`,
+          scripts,
+          warm(steadyNode),
+          { prepare: () => refreshSome(Math.max(1, Math.round(size * STEADY_SHARE))) },
+        ),
+        variant(
+          'refreshed-node',
+          'find() after every record had one routine refresh · node:crypto',
+          scripts,
+          warm(refreshedNode),
+          { prepare: () => refreshSome(size) },
+        ),
+        variant('cold-node', 'find() cold · node:crypto', scripts, cold(nodeBackend)),
+        variant('warm-web', 'find() warm · Web Crypto', scripts, warm(warmWeb), {
+          prepare: () => warmWeb.find(SERVICE),
+        }),
+        variant('cold-web', 'find() cold · Web Crypto', scripts, cold(webCryptoBackend)),
+        variant('list', 'store.list() alone (SORT_RO … GET + reply, no decrypt)', scripts, async () => {
+          const { ms, result } = await timed(() => store.list(NAMESPACE, SERVICE));
+          return { ms, count: result.length };
+        }),
+        variant(
+          'core-warm',
+          'core alone: warm find() over the records already in memory',
+          [],
+          warm(coreOnly),
+        ),
+        variant(
+          'sort',
+          'reference: SORT_RO index BY nosort GET # GET <record pattern>, no Lua',
+          ['sort_ro'],
+          async () => {
+            const { ms, result } = await timed(
+              () =>
+                client.call(
+                  'SORT_RO',
+                  indexKey(NAMESPACE, SERVICE),
+                  'BY',
+                  'nosort',
+                  'GET',
+                  '#',
+                  'GET',
+                  sortPattern,
+                ) as Promise<unknown[]>,
+            );
+            let count = 0;
+            for (let index = 1; index < result.length; index += 2) if (result[index] !== null) count++;
+            return { ms, count };
+          },
+        ),
+        variant('mget', 'floor: one MGET, no decrypt', ['mget'], async () => {
+          const { ms, result } = await timed(() => client.mget(keys));
+          return { ms, count: result.filter((value) => value !== null).length };
+        }),
+        variant(
+          'seed',
+          'seed: SCAN MATCH (COUNT default) + GET each + decrypt',
+          ['scan', 'get'],
+          async () => {
+            const { ms, result } = await timed(() => seedFind(client, seedCodec, undefined));
+            return { ms, count: result };
+          },
+          { slow: true },
+        ),
+        variant(
+          'seed-count',
+          `seed with SCAN COUNT ${seedScanCount}`,
+          ['scan', 'get'],
+          async () => {
+            const { ms, result } = await timed(() => seedFind(client, seedCodec, seedScanCount));
+            return { ms, count: result };
+          },
+          { slow: true },
+        ),
+      ];
 
-    // Warm-up (not recorded): loads the list script, fills the warm registries' caches, JIT.
-    for (const entry of variants) {
-      if (entry.slow) continue;
-      await entry.prepare?.();
-      const { count } = await entry.run();
-      if (count !== size) throw new Error(`${entry.label} saw ${count} records, expected ${size}`);
-    }
-    const total = Math.max(rounds, seedRounds);
-    collectGarbage();
-    progress(
-      `find: ${size.toLocaleString('en-US')} instances, ${rounds} rounds (seed: ${seedRounds}), interleaved`,
-    );
-    for (let round = 0; round < total; round++) {
-      for (let step = 0; step < variants.length; step++) {
-        const entry = variants[(round + step) % variants.length] as Variant;
-        if (!runsIn(round, entry.rounds, total)) continue;
+      // Warm-up (not recorded): loads the list script, fills the warm registries' caches, JIT.
+      for (const entry of variants) {
+        if (entry.slow) continue;
         await entry.prepare?.();
-        const before = await commandTimes(admin);
-        const { ms, count } = await entry.run();
-        const delta = timesDelta(before, await commandTimes(admin), entry.commands);
+        const { count } = await entry.run();
         if (count !== size) throw new Error(`${entry.label} saw ${count} records, expected ${size}`);
-        entry.samples.push(ms);
-        entry.serverUs.push(delta.usec);
-        entry.calls.push(delta.calls);
       }
+      const total = Math.max(rounds, seedRounds);
+      collectGarbage();
+      progress(
+        `find: ${size.toLocaleString('en-US')} instances, ${rounds} rounds (seed: ${seedRounds}), interleaved`,
+      );
+      for (let round = 0; round < total; round++) {
+        for (let step = 0; step < variants.length; step++) {
+          const entry = variants[(round + step) % variants.length] as Variant;
+          if (!runsIn(round, entry.rounds, total)) continue;
+          await entry.prepare?.();
+          const before = await commandTimes(admin);
+          const { ms, count } = await entry.run();
+          const delta = timesDelta(before, await commandTimes(admin), entry.commands);
+          if (count !== size) throw new Error(`${entry.label} saw ${count} records, expected ${size}`);
+          entry.samples.push(ms);
+          entry.serverUs.push(delta.usec);
+          entry.calls.push(delta.calls);
+        }
+      }
+      await Promise.all(
+        [warmNode, warmWeb, steadyNode, refreshedNode, coreOnly].map((registry) => registry.close()),
+      );
+      results.push({
+        size,
+        dbsize: await admin.dbsize(),
+        rows: variants.map((entry) => ({
+          key: entry.key,
+          label: entry.label,
+          ms: summarize(entry.samples),
+          serverMs: sum(entry.serverUs) / entry.serverUs.length / 1000,
+          commandsPerRun: sum(entry.calls) / entry.calls.length,
+        })),
+      });
     }
-    await Promise.all(
-      [warmNode, warmWeb, steadyNode, refreshedNode, coreOnly].map((registry) => registry.close()),
-    );
-    results.push({
-      size,
-      dbsize: await admin.dbsize(),
-      rows: variants.map((entry) => ({
-        key: entry.key,
-        label: entry.label,
-        ms: summarize(entry.samples),
-        serverMs: sum(entry.serverUs) / entry.serverUs.length / 1000,
-        commandsPerRun: sum(entry.calls) / entry.calls.length,
-      })),
-    });
+  } finally {
+    await writers.close();
   }
   const sampleKey = recordKey(nativeRef(0));
   const value = (await client.get(sampleKey)) as string;

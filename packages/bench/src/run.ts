@@ -201,6 +201,7 @@ if (runs('refresh') || runs('find') || runs('discovery')) {
     if (runs('find')) {
       findMeasured = measured();
       find = await benchFind({
+        url: server.url,
         client,
         admin,
         store,
