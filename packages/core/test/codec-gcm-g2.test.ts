@@ -232,6 +232,73 @@ describe('the node backend base64 decoder', () => {
   });
 });
 
+describe('the node backend transient paths of a synchronous decode', () => {
+  it('the transient base64 decoder accepts and rejects what the copying one does, in a buffer it reuses', () => {
+    const transient = nodeCryptoBackend.decodeBase64Transient as (text: string) => Uint8Array;
+    const outcome = (decode: (text: string) => Uint8Array, text: string) => {
+      try {
+        return Buffer.from(decode(text)).toString('hex');
+      } catch (error) {
+        return error instanceof SyntaxError ? 'SyntaxError' : 'other';
+      }
+    };
+    const alphabet = fc.constantFrom(...'AQgwBCz09+/=-_ .\n'.split(''));
+    fc.assert(
+      fc.property(fc.string({ unit: alphabet, maxLength: 16 }), (text) => {
+        expect(outcome(transient, text)).toBe(outcome(decodeBase64, text));
+      }),
+      { numRuns: 2000 },
+    );
+    // Longer than the buffer it starts with: it grows, and the bytes are still whole.
+    const long = randomBytes(10_000);
+    expect(Buffer.from(transient(encodeBase64(long))).equals(long)).toBe(true);
+    const first = transient(encodeBase64(Uint8Array.of(1, 2, 3)));
+    transient(encodeBase64(Uint8Array.of(9, 9, 9)));
+    expect([...first]).toEqual([9, 9, 9]);
+  });
+
+  it('decryptGcmTextSync gives the text decryptGcmSync decodes to, undefined for bytes that are not UTF-8, and fails as it fails', async () => {
+    const key = await nodeCryptoBackend.importGcmKey(new Uint8Array(32).fill(7));
+    const iv = new Uint8Array(12).fill(1);
+    const aad = new TextEncoder().encode('ns:svc:id');
+    const text = nodeCryptoBackend.decryptGcmTextSync as NonNullable<CryptoBackend['decryptGcmTextSync']>;
+    for (const plain of [
+      new TextEncoder().encode('{"a":"é☃"}'),
+      Uint8Array.of(0xff, 0xfe, 0x41),
+      new Uint8Array(0),
+    ]) {
+      const sealed = await nodeCryptoBackend.encryptGcm(key, iv, plain, aad);
+      const expected = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+      let decoded: string | undefined;
+      try {
+        decoded = expected.decode(plain);
+      } catch {
+        decoded = undefined;
+      }
+      expect(text(key, iv, sealed, aad)).toBe(decoded);
+      const tampered = sealed.slice();
+      tampered[0] = (tampered[0] as number) ^ 1;
+      expect(() => text(key, iv, tampered, aad)).toThrow();
+      expect(() => text(key, iv, sealed, new TextEncoder().encode('ns:svc:other'))).toThrow();
+    }
+  });
+
+  it('a cold synchronous decode reads record keys that are not ASCII, and rejects a value moved to one', async () => {
+    const codec = gcmCodec(secret, { backend: nodeCryptoBackend });
+    const expiresAt = Date.now() + 60_000;
+    const odd = 'ns:sërvice:idé';
+    const value = await codec.encodeRecord?.(content, expiresAt, odd);
+    await codec.decodeRecord?.(value as string, odd);
+    const fresh = gcmCodec(secret, { backend: nodeCryptoBackend });
+    await fresh.decodeRecord?.(value as string, odd);
+    expect(fresh.decodeRecordSync?.(value as string, odd)?.plaintext).toBe(content);
+    expect(() => fresh.decodeRecordSync?.(value as string, 'ns:service:ide')).toThrow(RegistryError);
+    const long = `ns:svc:${'x'.repeat(300)}`;
+    const longValue = await codec.encodeRecord?.(content, expiresAt, long);
+    expect(fresh.decodeRecordSync?.(longValue as string, long)?.expiresAt).toBe(expiresAt);
+  });
+});
+
 describe('expiry field', () => {
   it('takes only the canonical form String() writes', () => {
     const at = (text: string) => parseExpiry(`x${text}`, 1);

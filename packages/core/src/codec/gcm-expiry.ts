@@ -22,6 +22,8 @@ const alphabetCodes = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));
 const tail = new Uint8Array(MAX_EXPIRY_CHARS);
 const digest = new Uint8Array(32);
 const macCodes = new Uint8Array(MAC_CHARS);
+/** The fixed MAC input of a record key up to 86 bytes (two blocks). */
+const fixedScratch = new Uint8Array(128);
 /** Digits read by the fast path: any integer of up to 15 digits is exact in a double (2^53 has 16). */
 const FAST_DIGITS = 15;
 
@@ -36,20 +38,31 @@ export interface MacPrefix {
 export function macPrefix(
   macKey: HmacSha256Key,
   keyId: string,
-  ivAndTag: Uint8Array,
+  iv: Uint8Array,
+  tag: Uint8Array,
   recordKey: Uint8Array,
 ): MacPrefix {
-  if (ivAndTag.length !== IV_TAG_BYTES || keyId.length !== 8) {
+  if (iv.length + tag.length !== IV_TAG_BYTES || iv.length !== 12 || keyId.length !== 8) {
     throw new RegistryError('invalid-argument', 'a g2 MAC needs an 8-character key id, 12-byte IV and tag');
   }
   const used = 2 + 8 + IV_TAG_BYTES + 4 + recordKey.length;
-  const fixed = new Uint8Array(Math.ceil(used / 64) * 64);
+  const length = Math.ceil(used / 64) * 64;
+  // Absorbed at once and not kept: a buffer of this module's own spares a cold find one per record.
+  const fixed = length <= fixedScratch.length ? fixedScratch.subarray(0, length) : new Uint8Array(length);
   let at = 0;
-  for (const char of `${G2_PREFIX}${keyId}`) fixed[at++] = char.charCodeAt(0);
-  fixed.set(ivAndTag, at);
+  fixed[at++] = G2_PREFIX.charCodeAt(0);
+  fixed[at++] = G2_PREFIX.charCodeAt(1);
+  for (let index = 0; index < 8; index++) fixed[at++] = keyId.charCodeAt(index) & 255;
+  fixed.set(iv, at);
+  fixed.set(tag, at + iv.length);
   at += IV_TAG_BYTES;
-  new DataView(fixed.buffer).setUint32(at, recordKey.length);
-  fixed.set(recordKey, at + 4);
+  const keyLength = recordKey.length;
+  fixed[at++] = keyLength >>> 24;
+  fixed[at++] = (keyLength >>> 16) & 255;
+  fixed[at++] = (keyLength >>> 8) & 255;
+  fixed[at++] = keyLength & 255;
+  fixed.set(recordKey, at);
+  fixed.fill(0, used);
   return { macKey, midstate: absorbBlocks(macKey.inner, fixed), absorbed: fixed.length };
 }
 

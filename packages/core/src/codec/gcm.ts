@@ -1,4 +1,9 @@
-import { assertCryptoBackend, type CryptoBackend, getDefaultCryptoBackend } from '../crypto/backend.js';
+import {
+  assertCryptoBackend,
+  type CryptoBackend,
+  type GcmKey,
+  getDefaultCryptoBackend,
+} from '../crypto/backend.js';
 import { RegistryError } from '../errors.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import type { DecodedRecord, RecordBody, RecordCodec, SecretInput } from './codec.js';
@@ -16,7 +21,7 @@ import {
 } from './gcm-expiry.js';
 import { deriveKeyring, type Keyring, type SecretKeys } from './gcm-keyring.js';
 import { normalizeSecrets } from './secrets.js';
-import { concatBytes, decodeUtf8OrUndefined, encodeRecordText } from './utf8.js';
+import { concatBytes, decodeUtf8OrUndefined, encodeKeyTransient, encodeRecordText } from './utf8.js';
 
 const G1_PREFIX = 'g1';
 const IV_BYTES = 12;
@@ -130,6 +135,8 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
   };
   const written = new Map<string, WrittenBody>();
   const decodeBytes = backend.decodeBase64 ?? decodeBase64;
+  // Bytes a synchronous decode uses at once: a backend's reused buffer will do.
+  const decodeTransient = backend.decodeBase64Transient ?? decodeBytes;
 
   const seal = async (plaintext: string, key: string, keys: SecretKeys): Promise<Uint8Array> => {
     const iv = backend.randomBytes(IV_BYTES);
@@ -146,9 +153,12 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     );
   };
 
-  const open = (value: string, key: string, ring: Keyring): Sealed => {
+  // `transient`: the caller decrypts at once (the synchronous batch), so the bytes may sit in buffers
+  // the next call reuses.
+  const open = (value: string, key: string, ring: Keyring, transient = false): Sealed => {
     if (typeof value !== 'string') throw invalidRecord('gcm value is not a string');
-    const aad = encodeRecordText(key, 'record key');
+    const aad = transient ? encodeKeyTransient(key) : encodeRecordText(key, 'record key');
+    const decode = transient ? decodeTransient : decodeBytes;
     let keyId: string | undefined;
     let payload: string | undefined;
     let fields: G2Fields | undefined;
@@ -168,7 +178,7 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     if (keys === undefined) throw invalidRecord("written with an unknown key (another cluster's secret?)");
     let bytes: Uint8Array;
     try {
-      bytes = decodeBytes(payload);
+      bytes = decode(payload);
     } catch (cause) {
       throw invalidRecord('gcm value is not valid base64', cause);
     }
@@ -176,12 +186,7 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     const iv = bytes.subarray(0, IV_BYTES);
     const sealed = bytes.subarray(IV_BYTES);
     if (fields === undefined) return { keys, iv, sealed, aad };
-    const prefix = macPrefix(
-      keys.mac,
-      keyId,
-      concatBytes(iv, sealed.subarray(sealed.length - TAG_BYTES)),
-      aad,
-    );
+    const prefix = macPrefix(keys.mac, keyId, iv, sealed.subarray(sealed.length - TAG_BYTES), aad);
     // The expiry is checked before decrypting: a forged one costs no AES.
     if (!macMatches(prefix, value, fields.bodyEnd + 1, fields.bodyEnd + MAC_CHARS + 2)) {
       throw invalidRecord(EXPIRY_FAILED);
@@ -189,8 +194,7 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     return { keys, iv, sealed, aad, g2: { fields, prefix } };
   };
 
-  const finish = (opened: Sealed, plaintextBytes: Uint8Array, value: string): DecodedRecord => {
-    const plaintext = decodeUtf8OrUndefined(plaintextBytes);
+  const finish = (opened: Sealed, plaintext: string | undefined, value: string): DecodedRecord => {
     // Authenticated yet not UTF-8: written by a foreign encoder holding our secret.
     if (plaintext === undefined) throw invalidRecord('gcm value does not hold UTF-8 text');
     if (opened.g2 === undefined) return { plaintext };
@@ -213,10 +217,16 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     } catch (cause) {
       throw failedOpen(cause);
     }
-    return finish(opened, plaintextBytes, value);
+    return finish(opened, decodeUtf8OrUndefined(plaintextBytes), value);
   };
 
   const decryptSync = backend.decryptGcmSync;
+  const { decryptGcmTextSync } = backend;
+  const decryptText =
+    decryptGcmTextSync ??
+    (decryptSync &&
+      ((key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array) =>
+        decodeUtf8OrUndefined(decryptSync(key, iv, sealed, aad))));
   const codec: RecordCodec = {
     name: 'gcm',
 
@@ -233,8 +243,13 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       // nothing else. Any other change gets a fresh random IV: an IV never meets two plaintexts.
       if (body === undefined || body.content !== content || body.keyId !== current.id) {
         const bytes = await seal(content, key, current);
-        const ivAndTag = concatBytes(bytes.subarray(0, IV_BYTES), bytes.subarray(bytes.length - TAG_BYTES));
-        const prefix = macPrefix(current.mac, current.id, ivAndTag, encodeRecordText(key, 'record key'));
+        const prefix = macPrefix(
+          current.mac,
+          current.id,
+          bytes.subarray(0, IV_BYTES),
+          bytes.subarray(bytes.length - TAG_BYTES),
+          encodeRecordText(key, 'record key'),
+        );
         body = {
           content,
           keyId: current.id,
@@ -265,15 +280,16 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     decodeRecord,
 
     decodeRecordSync(value: string, key: string): DecodedRecord | undefined {
-      if (ready === undefined || decryptSync === undefined) return undefined;
-      const opened = open(value, key, ready);
-      let plaintextBytes: Uint8Array;
+      if (ready === undefined || decryptText === undefined) return undefined;
+      // Decrypted right after it was opened, with nothing in between: transient bytes are still whole.
+      const opened = open(value, key, ready, true);
+      let plaintext: string | undefined;
       try {
-        plaintextBytes = decryptSync(opened.keys.gcm, opened.iv, opened.sealed, opened.aad);
+        plaintext = decryptText(opened.keys.gcm, opened.iv, opened.sealed, opened.aad);
       } catch (cause) {
         throw failedOpen(cause);
       }
-      return finish(opened, plaintextBytes, value);
+      return finish(opened, plaintext, value);
     },
   };
   if (format === 'g1') {

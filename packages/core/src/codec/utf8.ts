@@ -26,6 +26,24 @@ export function encodeRecordText(text: string, what: string): Uint8Array {
   return encoder.encode(text);
 }
 
+const keyScratch = new Uint8Array(256);
+
+/**
+ * `encodeRecordText(key, 'record key')` into a buffer the next call reuses, for callers that use the
+ * bytes at once: record keys are ASCII names, written here without a TextEncoder call (a cold `find`
+ * encodes one key per record). Any other key takes `encodeRecordText`.
+ */
+export function encodeKeyTransient(key: string): Uint8Array {
+  if (typeof key !== 'string' || key.length > keyScratch.length) return encodeRecordText(key, 'record key');
+  const length = key.length;
+  for (let index = 0; index < length; index++) {
+    const code = key.charCodeAt(index);
+    if (code > 127) return encodeRecordText(key, 'record key');
+    keyScratch[index] = code;
+  }
+  return keyScratch.subarray(0, length);
+}
+
 /** Decodes UTF-8, or returns `undefined` when `bytes` are not valid UTF-8. */
 export function decodeUtf8OrUndefined(bytes: Uint8Array): string | undefined {
   try {

@@ -56,6 +56,18 @@ export interface CryptoBackend {
    * string `encodeBase64` would not produce), on native code.
    */
   decodeBase64?(text: string): Uint8Array;
+  /**
+   * Optional: `decryptGcmSync` that returns the plaintext as UTF-8 text (undefined when it is not valid
+   * UTF-8, as a fatal `TextDecoder` decides), without handing the bytes over: a cold `find` spares one
+   * buffer per record.
+   */
+  decryptGcmTextSync?(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): string | undefined;
+  /**
+   * Optional: `decodeBase64` into a buffer the backend reuses: the bytes are valid only until the next
+   * call, so only a caller that uses them at once and synchronously (the batch decode of a cold `find`)
+   * may take them. Spares one buffer per record.
+   */
+  decodeBase64Transient?(text: string): Uint8Array;
 }
 
 const backendMethods = [

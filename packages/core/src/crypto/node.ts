@@ -10,6 +10,7 @@ import {
   type KeyObject,
   randomFillSync,
 } from 'node:crypto';
+import { decodeUtf8OrUndefined } from '../codec/utf8.js';
 import { RegistryError } from '../errors.js';
 import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
 import { assertWholeBlocks, preparedKey } from './prepared.js';
@@ -44,7 +45,8 @@ function concat(first: Uint8Array, second: Uint8Array, third?: Uint8Array): Uint
   return out;
 }
 
-function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+/** The decrypted bytes as OpenSSL hands them over: a Buffer of its own per call (GCM has no tail). */
+function openGcm(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   // Fail like Web Crypto does, before OpenSSL sees a short tag.
   if (sealed.length < GCM_TAG_BYTES) {
     throw new RegistryError('invalid-argument', 'AES-GCM input is shorter than its 16-byte tag');
@@ -55,18 +57,38 @@ function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Ui
   decipher.setAuthTag(sealed.subarray(split));
   const head = decipher.update(sealed.subarray(0, split));
   const tail = decipher.final();
+  return tail.length === 0 ? head : Buffer.concat([head, tail]);
+}
+
+function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
   // Node returns Buffers, often views of a shared pool: callers get plain Uint8Arrays of their own.
-  return tail.length === 0 ? new Uint8Array(head) : concat(head, tail);
+  return new Uint8Array(openGcm(key, iv, sealed, aad));
 }
 
 // Buffer's decoder skips characters outside the alphabet and takes missing padding: only a string
 // that its own encoder gives back is accepted, as strict as core's decoder and still all native code.
-function decodeBase64(text: string): Uint8Array {
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.toString('base64') !== text) {
+function assertCanonical(text: string, bytes: Buffer, length: number): void {
+  if (bytes.toString('base64', 0, length) !== text) {
     throw new SyntaxError('base64 has a character outside its alphabet or misplaced padding');
   }
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const bytes = Buffer.from(text, 'base64');
+  assertCanonical(text, bytes, bytes.length);
   return new Uint8Array(bytes);
+}
+
+// One buffer of this module's own that transient decodes write into: a fresh Buffer per record came
+// from Buffer's 8 KiB pool, and a new pool every couple of dozen records was a tenth of a cold find.
+let transient = Buffer.allocUnsafeSlow(4096);
+
+function decodeBase64Transient(text: string): Uint8Array {
+  const most = Math.ceil(text.length / 4) * 3;
+  if (transient.length < most) transient = Buffer.allocUnsafeSlow(Math.max(most, transient.length * 2));
+  const length = transient.write(text, 0, 'base64');
+  assertCanonical(text, transient, length);
+  return new Uint8Array(transient.buffer, transient.byteOffset, length);
 }
 
 /**
@@ -125,7 +147,14 @@ export const nodeCryptoBackend: CryptoBackend = {
   },
 
   decryptGcmSync,
+
+  decryptGcmTextSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): string | undefined {
+    // Decoded straight from OpenSSL's Buffer: no copy, since only the text leaves.
+    return decodeUtf8OrUndefined(openGcm(key, iv, sealed, aad));
+  },
+
   decodeBase64,
+  decodeBase64Transient,
 
   async encryptCbc(key: CbcKey, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
     assertWholeBlocks(data);

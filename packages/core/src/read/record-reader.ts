@@ -196,10 +196,13 @@ export class RecordReader {
     // Map iteration is insertion order: drop the oldest tenth when full, and the oldest entries
     // while the new one would pass the character budget.
     let drop = this.#cache.size >= CACHE_LIMIT ? CACHE_LIMIT / 10 : 0;
-    for (const [oldKey, old] of this.#cache) {
-      if (drop <= 0 && this.#cachedChars + entry.value.length <= CACHE_CHAR_LIMIT) break;
-      this.#forget(oldKey, old);
-      drop--;
+    // Checked before iterating: a cold find remembers thousands of records, almost never over budget.
+    if (drop > 0 || this.#cachedChars + entry.value.length > CACHE_CHAR_LIMIT) {
+      for (const [oldKey, old] of this.#cache) {
+        if (drop <= 0 && this.#cachedChars + entry.value.length <= CACHE_CHAR_LIMIT) break;
+        this.#forget(oldKey, old);
+        drop--;
+      }
     }
     this.#cache.set(key, entry);
     this.#cachedChars += entry.value.length;
