@@ -205,9 +205,12 @@ describe('g2 across backends', () => {
   });
 });
 
-describe('the node backend base64 decoder', () => {
-  it('accepts exactly what the core decoder accepts, with the same bytes', () => {
-    const decodeNode = nodeCryptoBackend.decodeBase64 as (text: string) => Uint8Array;
+describe('the node backend base64 decoders', () => {
+  it.each([
+    ['copying', nodeCryptoBackend.decodeBase64],
+    ['transient', nodeCryptoBackend.decodeBase64Transient],
+  ])('the %s one accepts exactly what the core decoder accepts, with the same bytes', (_name, decoder) => {
+    const decodeNode = decoder as (text: string) => Uint8Array;
     const outcome = (decode: (text: string) => Uint8Array, text: string) => {
       try {
         return Buffer.from(decode(text)).toString('hex');
@@ -233,22 +236,8 @@ describe('the node backend base64 decoder', () => {
 });
 
 describe('the node backend transient paths of a synchronous decode', () => {
-  it('the transient base64 decoder accepts and rejects what the copying one does, in a buffer it reuses', () => {
+  it('the transient base64 decoder writes into a buffer it reuses, and grows it for a longer text', () => {
     const transient = nodeCryptoBackend.decodeBase64Transient as (text: string) => Uint8Array;
-    const outcome = (decode: (text: string) => Uint8Array, text: string) => {
-      try {
-        return Buffer.from(decode(text)).toString('hex');
-      } catch (error) {
-        return error instanceof SyntaxError ? 'SyntaxError' : 'other';
-      }
-    };
-    const alphabet = fc.constantFrom(...'AQgwBCz09+/=-_ .\n'.split(''));
-    fc.assert(
-      fc.property(fc.string({ unit: alphabet, maxLength: 16 }), (text) => {
-        expect(outcome(transient, text)).toBe(outcome(decodeBase64, text));
-      }),
-      { numRuns: 2000 },
-    );
     // Longer than the buffer it starts with: it grows, and the bytes are still whole.
     const long = randomBytes(10_000);
     expect(Buffer.from(transient(encodeBase64(long))).equals(long)).toBe(true);
