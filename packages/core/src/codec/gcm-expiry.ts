@@ -16,7 +16,9 @@ export const MAC_CHARS = 22;
 const MAC_BYTES = 16;
 /** Longest expiry field: `String()` of any ms timestamp is far shorter, and a tail this short is one block. */
 const MAX_EXPIRY_CHARS = 32;
-const IV_TAG_BYTES = 28;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const IV_TAG_BYTES = IV_BYTES + TAG_BYTES;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const alphabetCodes = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));
 const tail = new Uint8Array(MAX_EXPIRY_CHARS);
@@ -42,7 +44,7 @@ export function macPrefix(
   tag: Uint8Array,
   recordKey: Uint8Array,
 ): MacPrefix {
-  if (iv.length + tag.length !== IV_TAG_BYTES || iv.length !== 12 || keyId.length !== 8) {
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES || keyId.length !== 8) {
     throw new RegistryError('invalid-argument', 'a g2 MAC needs an 8-character key id, 12-byte IV and tag');
   }
   const used = 2 + 8 + IV_TAG_BYTES + 4 + recordKey.length;
@@ -54,7 +56,7 @@ export function macPrefix(
   fixed[at++] = G2_PREFIX.charCodeAt(1);
   for (let index = 0; index < 8; index++) fixed[at++] = keyId.charCodeAt(index) & 255;
   fixed.set(iv, at);
-  fixed.set(tag, at + iv.length);
+  fixed.set(tag, at + IV_BYTES);
   at += IV_TAG_BYTES;
   const keyLength = recordKey.length;
   fixed[at++] = keyLength >>> 24;
