@@ -16,8 +16,8 @@ export const MAC_CHARS = 22;
 const MAC_BYTES = 16;
 /** Longest expiry field: `String()` of any ms timestamp is far shorter, and a tail this short is one block. */
 const MAX_EXPIRY_CHARS = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
+export const IV_BYTES = 12;
+export const TAG_BYTES = 16;
 const IV_TAG_BYTES = IV_BYTES + TAG_BYTES;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const alphabetCodes = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));

@@ -11,6 +11,7 @@ import {
   expiryText,
   G2_PREFIX,
   type G2Fields,
+  IV_BYTES,
   MAC_CHARS,
   type MacPrefix,
   macMatches,
@@ -18,14 +19,13 @@ import {
   macText,
   parseExpiry,
   splitG2,
+  TAG_BYTES,
 } from './gcm-expiry.js';
 import { deriveKeyring, type Keyring, type SecretKeys } from './gcm-keyring.js';
 import { normalizeSecrets } from './secrets.js';
 import { concatBytes, decodeUtf8OrUndefined, encodeKeyTransient, encodeRecordText } from './utf8.js';
 
 const G1_PREFIX = 'g1';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 /**
  * Records whose last body one codec remembers, to write it again while only the expiry changes (about
  * 1 KiB each). A process writing more records through one codec object gets fresh IVs for the oldest.

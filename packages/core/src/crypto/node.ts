@@ -46,7 +46,7 @@ function concat(first: Uint8Array, second: Uint8Array, third?: Uint8Array): Uint
 }
 
 /** The decrypted bytes as OpenSSL hands them over: a Buffer of its own per call (GCM has no tail). */
-function openGcm(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+function openGcm(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
   // Fail like Web Crypto does, before OpenSSL sees a short tag.
   if (sealed.length < GCM_TAG_BYTES) {
     throw new RegistryError('invalid-argument', 'AES-GCM input is shorter than its 16-byte tag');
@@ -57,7 +57,7 @@ function openGcm(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Arra
   decipher.setAuthTag(sealed.subarray(split));
   const head = decipher.update(sealed.subarray(0, split));
   const tail = decipher.final();
-  return tail.length === 0 ? head : Buffer.concat([head, tail]);
+  return tail.length === 0 ? head : concat(head, tail);
 }
 
 function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
