@@ -53,6 +53,7 @@ export type VariantKey =
   | 'warm-node'
   | 'steady-node'
   | 'refreshed-node'
+  | 'refreshed-checked-node'
   | 'cold-node'
   | 'warm-web'
   | 'cold-web'
@@ -171,8 +172,17 @@ async function grow(
   }
 }
 
-function finder(store: RedisStore, backend: CryptoBackend): ServiceRegistry {
-  return new ServiceRegistry({ store, codec: gcmCodec(SECRET, { backend }), namespace: NAMESPACE });
+function finder(
+  store: RedisStore,
+  backend: CryptoBackend,
+  expiryCheck: 'halfway' | 'every-change' = 'halfway',
+): ServiceRegistry {
+  return new ServiceRegistry({
+    store,
+    codec: gcmCodec(SECRET, { backend }),
+    namespace: NAMESPACE,
+    expiryCheck,
+  });
 }
 
 /** Spreads `rounds` runs evenly over `total` rounds. */
@@ -201,6 +211,7 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
       const warmWeb = finder(store, webCryptoBackend);
       const steadyNode = finder(store, nodeBackend);
       const refreshedNode = finder(store, nodeBackend);
+      const checkedNode = finder(store, nodeBackend, 'every-change');
       // What a fleet refreshing every interval does between two finds: routine refreshes (content
       // unchanged, a new expiry) by the records' own registries, the next `count` of them in turn.
       let refreshCursor = 0;
@@ -278,6 +289,15 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
           'find() after every record had one routine refresh · node:crypto',
           scripts,
           warm(refreshedNode),
+          { prepare: () => refreshSome(size) },
+        ),
+        // What the default reader pays once per record per half-lifetime (its MAC check), and this one
+        // on every find after a refresh.
+        variant(
+          'refreshed-checked-node',
+          "find() after every record had one routine refresh, every MAC checked (expiryCheck 'every-change') · node:crypto",
+          scripts,
+          warm(checkedNode),
           { prepare: () => refreshSome(size) },
         ),
         variant('cold-node', 'find() cold · node:crypto', scripts, cold(nodeBackend)),
@@ -371,7 +391,9 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
         }
       }
       await Promise.all(
-        [warmNode, warmWeb, steadyNode, refreshedNode, coreOnly].map((registry) => registry.close()),
+        [warmNode, warmWeb, steadyNode, refreshedNode, checkedNode, coreOnly].map((registry) =>
+          registry.close(),
+        ),
       );
       results.push({
         size,

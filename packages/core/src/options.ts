@@ -48,6 +48,17 @@ export interface RegistryOptions {
   jitter?: number;
   /** Largest encoded record in bytes, refused on write and skipped on read. Default 65536. */
   maxRecordBytes?: number;
+  /**
+   * When `find` checks the MAC of a refreshed gcm `g2` value (same ciphertext, a new expiry) whose
+   * record it has read before. `halfway` (default): once the expiry it last authenticated for the
+   * record is half spent; until then such a value is answered from its cache with that expiry (no MAC
+   * computed), so a find right after a routine refresh costs what a warm one does. A record never
+   * lives past an expiry its writer wrote, an older value put back is checked at once, and a forged
+   * expiry is never reported: it is rejected by the first find past the midpoint. `expiresAt` runs up
+   * to half a lifetime behind the store's. `every-change`: every changed value is checked at once
+   * (rejections are seen at once, and `expiresAt` is the store's).
+   */
+  expiryCheck?: 'halfway' | 'every-change';
   /** Resources for which two URLs are not reported as a conflict. Default none (apicrud mode: `metric`). */
   conflictExempt?: readonly string[];
   /** Receives debug/info/warn/error lines; never secrets or plaintext records. Default silent. */
@@ -106,6 +117,7 @@ export const REGISTRY_OPTION_KEYS: readonly (keyof RegistryOptions)[] = [
   'mode',
   'jitter',
   'maxRecordBytes',
+  'expiryCheck',
   'conflictExempt',
   'logger',
   'clock',
@@ -137,6 +149,7 @@ export interface ResolvedOptions {
   namespace: string;
   jitter: number;
   maxRecordBytes: number;
+  expiryCheck: 'halfway' | 'every-change';
   conflictExempt: ReadonlySet<string>;
   logger: Logger;
   clock: Clock;
@@ -237,6 +250,10 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
   if (!Array.isArray(conflictExempt) || !conflictExempt.every((item) => typeof item === 'string')) {
     throw new RegistryError('invalid-argument', 'conflictExempt must be an array of resource names');
   }
+  const expiryCheck = options.expiryCheck ?? 'halfway';
+  if (expiryCheck !== 'halfway' && expiryCheck !== 'every-change') {
+    throw new RegistryError('invalid-argument', 'expiryCheck must be "halfway" or "every-change"');
+  }
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   if (!hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {
@@ -258,6 +275,7 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
     namespace,
     jitter,
     maxRecordBytes,
+    expiryCheck,
     conflictExempt: new Set(conflictExempt),
     logger,
     clock,

@@ -97,4 +97,67 @@ describe('RecordReader passes', () => {
       reason: expect.stringMatching(/authentication of its expiry/),
     });
   });
+
+  describe("given the read's clock: the MAC of a refreshed value is checked once the expiry held is half spent", () => {
+    // Authenticated at `start` with an expiry 30 s on: checked again from 15 s on.
+    const start = expiresAt - 30_000;
+    const midpoint = start + 15_000;
+
+    async function warmed(): Promise<{ reader: RecordReader; original: StoredRecord; key: string }> {
+      const reader = new RecordReader(codec, 65_536);
+      const original = await stored('orders', 'a');
+      const key = recordKey(original);
+      expect(await reader.read(original, key, start)).toMatchObject({ expiresAt });
+      return { reader, original, key };
+    }
+    const forge = (value: string, expiry: number) => value.replace(/\.\d+$/, `.${expiry}`);
+
+    it('before the midpoint a routine refresh answers the cached instance with the expiry held', async () => {
+      const { reader, original, key } = await warmed();
+      const held = reader.readKnown(original, key, start) as Instance;
+      const refreshed = await stored('orders', 'a', expiresAt + 10_000);
+      expect(reader.readKnown(refreshed, key, start + 10_000)).toBe(held);
+      // Met again unchanged, still before the midpoint: the same answer.
+      expect(reader.readKnown(refreshed, key, midpoint - 1)).toBe(held);
+      // From the midpoint the value taken unchecked is checked, and its own expiry taken.
+      expect((reader.readKnown(refreshed, key, midpoint) as Instance).expiresAt).toBe(expiresAt + 10_000);
+    });
+
+    it('a forged later expiry is never reported, and the first read past the midpoint rejects it', async () => {
+      const { reader, original, key } = await warmed();
+      const forged = { ...original, value: forge(original.value, expiresAt + 3_600_000) };
+      expect((reader.readKnown(forged, key, start + 1) as Instance).expiresAt).toBe(expiresAt);
+      expect(reader.readKnown(forged, key, midpoint)).toBeUndefined();
+      expect(await reader.read(forged, key, midpoint)).toMatchObject({
+        reason: expect.stringMatching(/authentication of its expiry/),
+      });
+    });
+
+    it('an older value put back claims an earlier expiry: checked at once, it carries its own', async () => {
+      const { reader, original, key } = await warmed();
+      const refreshed = await stored('orders', 'a', expiresAt + 10_000);
+      // Authenticated after the midpoint: the refreshed expiry is held, with a later midpoint.
+      expect((reader.readKnown(refreshed, key, midpoint) as Instance).expiresAt).toBe(expiresAt + 10_000);
+      expect((reader.readKnown(original, key, midpoint + 1) as Instance).expiresAt).toBe(expiresAt);
+      // A forged earlier expiry is checked at once too.
+      const earlier = { ...original, value: forge(original.value, expiresAt - 1) };
+      expect(reader.readKnown(earlier, key, midpoint + 1)).toBeUndefined();
+    });
+
+    it('a changed ciphertext or a malformed expiry field is no cache hit', async () => {
+      const { reader, original, key } = await warmed();
+      // Another codec object encrypts the same content afresh: a new IV, so another ciphertext.
+      const content = serializeRecord(instance('orders', 'a'));
+      const value = await gcmCodec('correct horse battery staple').encodeRecord?.(
+        content,
+        expiresAt + 1,
+        key,
+      );
+      expect(reader.readKnown({ ...original, value: value as string }, key, start + 1)).toBeUndefined();
+      const { value: held } = original;
+      for (const bad of [`${held}x`, held.replace(/\.\d+$/, '.0123'), held.replace(/\.\d+$/, '')]) {
+        expect(reader.readKnown({ ...original, value: bad }, key, start + 1)).toBeUndefined();
+      }
+    });
+  });
 });

@@ -128,6 +128,7 @@ const optionNames = [
   'mode',
   'jitter',
   'maxRecordBytes',
+  'expiryCheck',
   'conflictExempt',
   'logger',
   'clock',

@@ -73,12 +73,22 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
     const refreshed = await valueAt(store);
     expect(split(refreshed).body).toBe(split(first).body);
     expect(refreshed).not.toBe(first);
+    // `expiryCheck: 'halfway'`: before the midpoint of the expiry held (15 s), the refreshed value is
+    // answered from the cache with that expiry, its MAC unchecked; from the midpoint, with its own.
+    expect((await reader.find()).instances[0]?.expiresAt).toBe(NOW + 30_000);
+    await vi.advanceTimersByTimeAsync(5_000);
     expect((await reader.find()).instances[0]?.expiresAt).toBe(NOW + 40_000);
     expect(decoded).toBe(decodedCold);
+    // `every-change` checks at once.
+    const strict = new ServiceRegistry(options(store, { expiryCheck: 'every-change' }));
+    await strict.find();
+    await vi.advanceTimersByTimeAsync(1_000);
+    await writer.update();
+    expect((await strict.find()).instances[0]?.expiresAt).toBe(NOW + 46_000);
     await writer.setStatus('draining');
     const changed = await valueAt(store);
     expect(split(changed).body).not.toBe(split(first).body);
-    expect((await reader.find()).instances[0]).toMatchObject({ status: 'draining', expiresAt: NOW + 40_000 });
+    expect((await reader.find()).instances[0]).toMatchObject({ status: 'draining', expiresAt: NOW + 46_000 });
   });
 
   it('a replayed old value still dies at its own expiry, for a warm reader and a cold one', async () => {
@@ -102,14 +112,14 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
     }
   });
 
-  it('an expiry field moved onto another body, another key, or forged, fails for every reader', async () => {
+  it('an expiry field moved onto another body, another key, or forged, fails for every reader (every-change)', async () => {
     const store = memoryStore();
     const one = new ServiceRegistry(options(store));
     const two = new ServiceRegistry(options(store));
     await one.register(['account'], args);
     await vi.advanceTimersByTimeAsync(5_000);
     await two.register(['account'], { ...args, instanceId: 'i-2' });
-    const reader = new ServiceRegistry(options(store));
+    const reader = new ServiceRegistry(options(store, { expiryCheck: 'every-change' }));
     expect(ids(await reader.find())).toEqual(['main:i-1', 'main:i-2']);
     const refTwo = { ...ref, instanceId: 'i-2' };
     const valueOne = await valueAt(store);
@@ -137,11 +147,11 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
     expect(ids(await new ServiceRegistry(options(store)).find())).toEqual(['main:i-2']);
   });
 
-  it('changing any character of a refreshed value fails for a warm reader, never a new expiry', async () => {
+  it('changing any character of a refreshed value fails for a warm reader, never a new expiry (every-change)', async () => {
     const store = memoryStore();
     const writer = new ServiceRegistry(options(store));
     await writer.register(['account'], args);
-    const reader = new ServiceRegistry(options(store));
+    const reader = new ServiceRegistry(options(store, { expiryCheck: 'every-change' }));
     await reader.find();
     await writer.update();
     const value = await valueAt(store);
@@ -155,6 +165,52 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
     }
     store.putRaw(ref, value, 600_000);
     expect((await reader.find()).instances).toHaveLength(1);
+  });
+
+  it('halfway: a moved, forged or edited expiry is never reported, and is rejected from the midpoint on', async () => {
+    const store = memoryStore();
+    const one = new ServiceRegistry(options(store));
+    const two = new ServiceRegistry(options(store));
+    await one.register(['account'], args);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await two.register(['account'], { ...args, instanceId: 'i-2' });
+    const valueOne = await valueAt(store);
+    const valueTwo = await valueAt(store, { ...ref, instanceId: 'i-2' });
+    const grafted = `${split(valueOne).body}.${split(valueTwo).expiry}`;
+    const forged = valueOne.replace(/\.(\d+)$/, (_, digits: string) => `.${Number(digits) + 3_600_000}`);
+    const edited = Array.from(valueOne, (char, index) =>
+      index < split(valueOne).body.length
+        ? undefined
+        : valueOne.slice(0, index) + (char === 'A' ? 'B' : 'A') + valueOne.slice(index + 1),
+    ).filter((value): value is string => value !== undefined);
+    // Read at 5 s with i-1's expiry at 30 s: its MAC is checked again from 17.5 s on.
+    const reader = new ServiceRegistry(options(store));
+    const meet = async (value: string) => {
+      store.putRaw(ref, valueOne, 600_000);
+      expect(ids(await reader.find())).toEqual(['main:i-1', 'main:i-2']);
+      store.putRaw(ref, value, 600_000);
+      return reader.find();
+    };
+    for (const bad of [grafted, forged, ...edited]) {
+      const result = await meet(bad);
+      const mine = result.instances.filter((instance) => instance.id === 'i-1');
+      // A later claim on the same body is answered with the expiry authenticated before, unchecked.
+      if (bad === grafted || bad === forged) expect(mine).toHaveLength(1);
+      // Either rejected at once (an earlier or malformed claim) or the expiry authenticated before.
+      expect(mine.map((instance) => instance.expiresAt)).toEqual(mine.length === 0 ? [] : [NOW + 30_000]);
+    }
+    // From the midpoint: a reader that authenticated i-1's expiry checks the next value it meets
+    // (each reader is new, as one that authenticates again moves its own midpoint on).
+    for (const bad of [grafted, forged, edited[0] as string, edited[21] as string]) {
+      store.putRaw(ref, valueOne, 600_000);
+      const late = new ServiceRegistry(options(store));
+      await late.find();
+      await vi.advanceTimersByTimeAsync(Math.ceil((NOW + 30_000 - Date.now()) / 2));
+      store.putRaw(ref, bad, 600_000);
+      const result = await late.find();
+      expect(ids(result)).toEqual(['main:i-2']);
+      expect(result.rejected).toBe(1);
+    }
   });
 
   it('records of format g1 are still read, warm and cold', async () => {

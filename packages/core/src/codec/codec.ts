@@ -47,6 +47,13 @@ export interface RecordBody {
    * Throws `invalid-record` when the ciphertext is the same but the expiry field fails authentication.
    */
   sameBody(value: string): number | undefined;
+  /**
+   * Given a later value at the same key: when it holds this very ciphertext and a well-formed expiry
+   * field, that expiry NOT authenticated (no MAC computed); else undefined. A reader that holds an
+   * authenticated expiry for the record may use it to keep that expiry while it is far off, and must
+   * call `sameBody` before it relies on the new value's own expiry.
+   */
+  claimedExpiry?(value: string): number | undefined;
 }
 
 /** One secret, or a list where the first encrypts and all decrypt (key rotation). */

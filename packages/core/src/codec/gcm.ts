@@ -64,11 +64,23 @@ class G2Body implements RecordBody {
     this.#prefix = prefix;
   }
 
-  sameBody(value: string): number | undefined {
+  /** Whether `value` starts with this body and a `.`. */
+  #startsWithBody(value: string): boolean {
     const bodyEnd = this.#body.length;
     // A slice compared with `===` is a memory comparison; `startsWith` with a prefix this long walks it
     // character by character, several times slower, and this runs once per refreshed record of a find.
-    if (value.charCodeAt(bodyEnd) !== 46 || value.slice(0, bodyEnd) !== this.#body) return undefined;
+    return value.charCodeAt(bodyEnd) === 46 && value.slice(0, bodyEnd) === this.#body;
+  }
+
+  claimedExpiry(value: string): number | undefined {
+    if (!this.#startsWithBody(value)) return undefined;
+    const expiryStart = this.#body.length + MAC_CHARS + 2;
+    return value.charCodeAt(expiryStart - 1) === 46 ? parseExpiry(value, expiryStart) : undefined;
+  }
+
+  sameBody(value: string): number | undefined {
+    if (!this.#startsWithBody(value)) return undefined;
+    const bodyEnd = this.#body.length;
     const expiryStart = bodyEnd + MAC_CHARS + 2;
     if (value.charCodeAt(expiryStart - 1) !== 46) throw invalidRecord('gcm value has no expiry field');
     const expiresAt = parseExpiry(value, expiryStart);

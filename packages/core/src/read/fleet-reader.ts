@@ -64,6 +64,8 @@ export class FleetReader {
     const { namespace, clock, baseUrl, conflictExempt, logger } = this.#options;
     const [records] = await Promise.all([this.#store.list(namespace, serviceName), this.#time?.refresh()]);
     const now = this.#time ? this.#time.now() : clock.now();
+    // The reader's clock for `expiryCheck: 'halfway'`; without it every changed value is checked.
+    const checkFrom = this.#options.expiryCheck === 'halfway' ? now : undefined;
     const instances: Instance[] = [];
     let rejected = 0;
     // Unchanged records are answered from the reader's cache, and with a codec that decodes
@@ -72,7 +74,9 @@ export class FleetReader {
     const reader = this.#reader;
     // The listing is complete for its scope: cached records of that scope it lacks have left.
     const pass = reader.beginPass();
-    const outcomes = records.map((record, index) => reader.readSync(record, keys[index] as string));
+    const outcomes = records.map((record, index) =>
+      reader.readSync(record, keys[index] as string, checkFrom),
+    );
     const misses: number[] = [];
     for (let index = 0; index < outcomes.length; index++)
       if (outcomes[index] === undefined) misses.push(index);
@@ -80,9 +84,9 @@ export class FleetReader {
       // The first decode derives the codec's keys (a fresh process); after it a codec that decodes
       // synchronously takes the rest in one batch.
       const [first, ...rest] = misses as [number, ...number[]];
-      outcomes[first] = await reader.read(records[first] as StoredRecord, keys[first] as string);
+      outcomes[first] = await reader.read(records[first] as StoredRecord, keys[first] as string, checkFrom);
       const left = rest.filter((index) => {
-        outcomes[index] = reader.readSync(records[index] as StoredRecord, keys[index] as string);
+        outcomes[index] = reader.readSync(records[index] as StoredRecord, keys[index] as string, checkFrom);
         return outcomes[index] === undefined;
       });
       // An asynchronous codec (Web Crypto) gets a bounded number of decodes in flight: a job queue
@@ -91,7 +95,11 @@ export class FleetReader {
       const decodeNext = async (): Promise<void> => {
         while (next < left.length) {
           const index = left[next++] as number;
-          outcomes[index] = await reader.read(records[index] as StoredRecord, keys[index] as string);
+          outcomes[index] = await reader.read(
+            records[index] as StoredRecord,
+            keys[index] as string,
+            checkFrom,
+          );
         }
       };
       await Promise.all(Array.from({ length: Math.min(DECODES_IN_FLIGHT, left.length) }, decodeNext));

@@ -21,12 +21,29 @@ const CACHE_CHAR_LIMIT = 32 * 1024 * 1024;
 interface CacheEntry {
   /** The last value seen, and what it decoded to (changed in place when only the expiry moved). */
   value: string;
+  /** `value`'s expiry field was not authenticated: `outcome` carries an earlier value's expiry. */
+  unchecked: boolean;
   outcome: Instance | string;
   /** The codec's handle on the ciphertext, when it can recognise a later value with the same one. */
   readonly body?: RecordBody | undefined;
   readonly service: string;
   /** The latest pass (`beginPass`) that met this record. */
   seen: number;
+  /**
+   * Store time from which a value holding the cached body but another expiry gets its expiry's MAC
+   * checked; before it, the cached (authenticated) outcome answers. -Infinity: always checked.
+   */
+  recheckAt: number;
+}
+
+/**
+ * When a read at `now` authenticated `expiresAt`: halfway there. Until then a refreshed value of the
+ * same body is answered with `expiresAt` unchecked, so a record's reported expiry runs at most half its
+ * remaining life behind the store's, and every read past the midpoint checks the value it meets.
+ */
+function recheckAt(now: number | undefined, expiresAt: number | null): number {
+  if (now === undefined || expiresAt === null) return Number.NEGATIVE_INFINITY;
+  return now + (expiresAt - now) / 2;
 }
 
 /**
@@ -35,7 +52,15 @@ interface CacheEntry {
  * authenticated ciphertext always decrypts to the same plaintext. A value that carries its expiry
  * beside the ciphertext (gcm `g2`) keeps its ciphertext across routine refreshes: when only the expiry
  * changed, the codec checks the new expiry's MAC synchronously and the cached instance comes back with
- * it. Keying by the record key and comparing the value keeps a lookup cheap (no hashing of the value)
+ * it. Given the read's `now` (store time), the reader does that check only once the authenticated expiry
+ * it holds is half spent (`recheckAt`): before, a value with the same body and a well-formed expiry field
+ * claiming no earlier expiry is answered from the cache with the expiry last authenticated, which its
+ * writer wrote and which is still half a lifetime off. A find right after a routine refresh of the whole
+ * fleet then costs what a warm one does, and a record still never lives past an expiry its writer wrote:
+ * an older value put back claims an earlier expiry, so it is checked at once and dies at its own; a
+ * forged or grafted later expiry is never reported, and the first read past the midpoint rejects it.
+ * Without `now`, every changed value is checked.
+ * Keying by the record key and comparing the value keeps a lookup cheap (no hashing of the value)
  * and holds one entry per record. Expiry is checked by the caller on every read.
  */
 export class RecordReader {
@@ -83,9 +108,10 @@ export class RecordReader {
 
   /**
    * The outcome without decrypting, when the value is oversized, unchanged since the last read, or
-   * changed only in its authenticated expiry.
+   * changed only in its expiry (authenticated, or before `now` reaches the midpoint not yet: see the
+   * class comment). `now` is the read's store time; without it every changed expiry is checked.
    */
-  readKnown(record: StoredRecord, key: string): Instance | Rejection | undefined {
+  readKnown(record: StoredRecord, key: string, now?: number): Instance | Rejection | undefined {
     if (record.value.length > this.#maxRecordBytes) {
       return { reason: `larger than ${this.#maxRecordBytes} bytes`, firstSeen: false };
     }
@@ -94,13 +120,26 @@ export class RecordReader {
     const { outcome, body } = cached;
     const value = record.value;
     const last = value.length - 1;
+    const early = now !== undefined && now < cached.recheckAt;
     // A refreshed value differs from the cached one only in its last characters (MAC and expiry):
     // looking there first spares a comparison of the whole unchanged body before `sameBody` reads it.
     if (value.charCodeAt(last) === cached.value.charCodeAt(last) && cached.value === value) {
-      cached.seen = this.#pass;
-      return typeof outcome === 'string' ? { reason: outcome, firstSeen: false } : outcome;
+      // A value taken unchecked is checked like a new one once the expiry held is half spent.
+      if (!cached.unchecked || early) {
+        cached.seen = this.#pass;
+        return typeof outcome === 'string' ? { reason: outcome, firstSeen: false } : outcome;
+      }
     }
     if (typeof outcome === 'string' || body === undefined) return undefined;
+    // Still far from the authenticated expiry held: the same body with some other expiry field is
+    // answered from the cache without its MAC (see the class comment).
+    if (early && this.#laterClaim(body, value, outcome.expiresAt)) {
+      this.#cachedChars += value.length - cached.value.length;
+      cached.value = value;
+      cached.unchecked = true;
+      cached.seen = this.#pass;
+      return outcome;
+    }
     let expiresAt: number | undefined;
     try {
       expiresAt = body.sameBody(value);
@@ -121,14 +160,27 @@ export class RecordReader {
     // In place: the same record, so no eviction, and it keeps its place in the cache's order.
     this.#cachedChars += value.length - cached.value.length;
     cached.value = value;
+    cached.unchecked = false;
     cached.outcome = instance;
     cached.seen = this.#pass;
+    cached.recheckAt = recheckAt(now, expiresAt);
     return instance;
   }
 
+  /**
+   * Whether `value` holds `body` and claims (unauthenticated) an expiry no earlier than the one held: a
+   * routine refresh. An earlier claim (an older value put back) is checked at once, so it dies at its
+   * own expiry.
+   */
+  #laterClaim(body: RecordBody, value: string, held: number | null): boolean {
+    if (held === null || body.claimedExpiry === undefined) return false;
+    const claimed = body.claimedExpiry(value);
+    return claimed !== undefined && claimed >= held;
+  }
+
   /** `readKnown`, else a synchronous decode when the codec can (`decodeRecordSync`); else undefined. */
-  readSync(record: StoredRecord, key: string): Instance | Rejection | undefined {
-    const known = this.readKnown(record, key);
+  readSync(record: StoredRecord, key: string, now?: number): Instance | Rejection | undefined {
+    const known = this.readKnown(record, key, now);
     const decodeSync = this.#codec.decodeRecordSync;
     if (known !== undefined || decodeSync === undefined) return known;
     let decoded: DecodedRecord | undefined;
@@ -138,13 +190,13 @@ export class RecordReader {
       if (decoded === undefined) return undefined;
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
-      return this.#settle(record, key, error.message, undefined);
+      return this.#settle(record, key, error.message, undefined, now);
     }
-    return this.#settle(record, key, this.#parse(decoded, record), decoded);
+    return this.#settle(record, key, this.#parse(decoded, record), decoded, now);
   }
 
-  async read(record: StoredRecord, key: string): Promise<Instance | Rejection> {
-    const known = this.readKnown(record, key);
+  async read(record: StoredRecord, key: string, now?: number): Promise<Instance | Rejection> {
+    const known = this.readKnown(record, key, now);
     if (known !== undefined) return known;
     let outcome: Instance | string;
     let decoded: DecodedRecord | undefined;
@@ -159,7 +211,7 @@ export class RecordReader {
       if (!(error instanceof RegistryError)) throw error;
       outcome = error.message;
     }
-    return this.#settle(record, key, outcome, decoded);
+    return this.#settle(record, key, outcome, decoded, now);
   }
 
   #checkKey(record: StoredRecord): void {
@@ -184,9 +236,18 @@ export class RecordReader {
     key: string,
     outcome: Instance | string,
     decoded: DecodedRecord | undefined,
+    now: number | undefined,
   ): Instance | Rejection {
-    const body = typeof outcome === 'string' ? undefined : decoded?.body;
-    this.#remember(key, { value: record.value, outcome, body, service: record.service, seen: this.#pass });
+    const instance = typeof outcome === 'string' ? undefined : outcome;
+    this.#remember(key, {
+      value: record.value,
+      unchecked: false,
+      outcome,
+      body: instance && decoded?.body,
+      service: record.service,
+      seen: this.#pass,
+      recheckAt: recheckAt(now, instance ? instance.expiresAt : null),
+    });
     return typeof outcome === 'string' ? { reason: outcome, firstSeen: true } : outcome;
   }
 

@@ -53,6 +53,7 @@ const STORE_KEYS: readonly string[] = [
   'codec',
   'mode',
   'maxRecordBytes',
+  'expiryCheck',
   'conflictExempt',
   'logger',
   'clock',
