@@ -160,8 +160,10 @@ export function renderFindSection(input: FindSectionInput): string {
       'the instances’ own processes would: none of their work or garbage lands on the reader’s process, and ' +
       'a refreshed variant’s timing starts once they answered. ' +
       'A routine refresh writes the same ciphertext (gcm format `g2`) with a new expiry beside it, so the ' +
-      'reader checks only the new expiry’s HMAC (pure JS, two SHA-256 compressions; once per new expiry, ' +
-      'not again on the next find) and decrypts nothing.',
+      "reader decrypts nothing: by default (`expiryCheck: 'halfway'`) it compares the body and answers " +
+      'its cached instance until the expiry it authenticated is half spent; **every MAC checked** ' +
+      "(`'every-change'`) checks the new expiry’s HMAC at once (pure JS, two SHA-256 compressions; once " +
+      'per new expiry, not again on the next find): what the default pays at the midpoint.',
     '- **node:crypto / Web Crypto**: the codec’s backend (`gcmCodec(secret, { backend })`).',
     '- **store.list() alone**: the store call `find` makes on a single Redis (one ' +
       '`SORT_RO ns:index:{svc} BY nosort GET # GET ns:{svc}:*`, the read-only SORT a full server under ' +
