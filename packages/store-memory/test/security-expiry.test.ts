@@ -36,6 +36,24 @@ const valueAt = async (store: MemoryStore, at: RecordRef = ref) =>
   (await store.list(at.namespace, at.service)).find((record) => record.instanceId === at.instanceId)
     ?.value as string;
 
+/**
+ * i-1 registered now and i-2 five seconds later, with i-1's value, i-2's, and two tamperings of i-1's:
+ * i-2's later expiry field grafted onto i-1's body (the MAC names i-2's key and body), and i-1's expiry
+ * pushed forward by hand with its MAC kept.
+ */
+async function twoRegistered(store: MemoryStore) {
+  const one = new ServiceRegistry(options(store));
+  const two = new ServiceRegistry(options(store));
+  await one.register(['account'], args);
+  await vi.advanceTimersByTimeAsync(5_000);
+  await two.register(['account'], { ...args, instanceId: 'i-2' });
+  const valueOne = await valueAt(store);
+  const valueTwo = await valueAt(store, { ...ref, instanceId: 'i-2' });
+  const grafted = `${split(valueOne).body}.${split(valueTwo).expiry}`;
+  const forged = valueOne.replace(/\.(\d+)$/, (_, digits: string) => `.${Number(digits) + 3_600_000}`);
+  return { one, valueOne, valueTwo, grafted, forged };
+}
+
 describe('gcm g2: the expiry beside a stable ciphertext', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: NOW });
@@ -114,20 +132,9 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
 
   it('an expiry field moved onto another body, another key, or forged, fails for every reader (every-change)', async () => {
     const store = memoryStore();
-    const one = new ServiceRegistry(options(store));
-    const two = new ServiceRegistry(options(store));
-    await one.register(['account'], args);
-    await vi.advanceTimersByTimeAsync(5_000);
-    await two.register(['account'], { ...args, instanceId: 'i-2' });
+    const { one, valueOne, valueTwo, grafted, forged } = await twoRegistered(store);
     const reader = new ServiceRegistry(options(store, { expiryCheck: 'every-change' }));
     expect(ids(await reader.find())).toEqual(['main:i-1', 'main:i-2']);
-    const refTwo = { ...ref, instanceId: 'i-2' };
-    const valueOne = await valueAt(store);
-    const valueTwo = await valueAt(store, refTwo);
-    // i-2's later expiry field onto i-1's body: the MAC names i-2's key and body.
-    const grafted = `${split(valueOne).body}.${split(valueTwo).expiry}`;
-    // i-1's expiry pushed forward by hand, its MAC kept.
-    const forged = valueOne.replace(/\.(\d+)$/, (_, digits: string) => `.${Number(digits) + 3_600_000}`);
     // An older body of i-1 (before a content change) with the new body's expiry field.
     await one.setStatus('draining');
     const older = `${split(valueOne).body}.${split(await valueAt(store)).expiry}`;
@@ -169,15 +176,7 @@ describe('gcm g2: the expiry beside a stable ciphertext', () => {
 
   it('halfway: a moved, forged or edited expiry is never reported, and is rejected from the midpoint on', async () => {
     const store = memoryStore();
-    const one = new ServiceRegistry(options(store));
-    const two = new ServiceRegistry(options(store));
-    await one.register(['account'], args);
-    await vi.advanceTimersByTimeAsync(5_000);
-    await two.register(['account'], { ...args, instanceId: 'i-2' });
-    const valueOne = await valueAt(store);
-    const valueTwo = await valueAt(store, { ...ref, instanceId: 'i-2' });
-    const grafted = `${split(valueOne).body}.${split(valueTwo).expiry}`;
-    const forged = valueOne.replace(/\.(\d+)$/, (_, digits: string) => `.${Number(digits) + 3_600_000}`);
+    const { valueOne, grafted, forged } = await twoRegistered(store);
     const edited = Array.from(valueOne, (char, index) =>
       index < split(valueOne).body.length
         ? undefined
