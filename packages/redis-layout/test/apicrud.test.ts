@@ -12,17 +12,9 @@ import {
   parseScanReply,
   scanKeys,
 } from '../src/index.js';
+import { errorOf } from './support.js';
 
 const ref = { namespace: 'reg', service: 'main', instanceId: 'i-1' };
-
-const errorOf = (run: () => unknown): unknown => {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-};
 
 describe('apicrud layout commands', () => {
   it("writes apicrud's own key with SET EX in whole seconds, rounded up", () => {

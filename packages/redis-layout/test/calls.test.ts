@@ -25,17 +25,9 @@ import {
   ttlArgument,
   UpkeepHorizons,
 } from '../src/index.js';
+import { errorOf } from './support.js';
 
 const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
-
-const errorOf = (action: () => unknown): unknown => {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-};
 
 describe('key layout', () => {
   it('names keys <namespace>:{<service>}:<instanceId> plus an index, a directory and a channel', () => {

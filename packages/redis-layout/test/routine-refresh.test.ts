@@ -9,6 +9,7 @@ import {
   recordKey,
   UpkeepHorizons,
 } from '../src/index.js';
+import { errorOf } from './support.js';
 
 const ref = { namespace: 'reg', service: 'api', instanceId: 'pod-1' };
 const TTL = 30_000;
@@ -325,12 +326,3 @@ describe('one ZADD for the entries of one index', () => {
     });
   });
 });
-
-function errorOf(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
