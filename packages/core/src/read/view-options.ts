@@ -1,5 +1,10 @@
 import { RegistryError } from '../errors.js';
-import { type RegistryOptions, type ResolvedOptions, resolveOptions } from '../options.js';
+import {
+  REGISTRY_OPTION_KEYS,
+  type RegistryOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from '../options.js';
 import { assertName, assertSeconds, describe, MAX_INTERVAL_SECONDS, readArgument } from '../validate.js';
 
 /** Options of `registry.discovery()`; `createDiscovery()` takes these and the store options. */
@@ -43,21 +48,10 @@ export interface ResolvedDiscoveryOptions {
 }
 
 const VIEW_KEYS: readonly string[] = ['services', 'pollInterval', 'maxStaleness', 'guardShare'];
-const STORE_KEYS: readonly string[] = [
-  'store',
-  'secret',
-  'baseUrl',
-  'ttl',
-  'interval',
-  'namespace',
-  'codec',
-  'mode',
-  'maxRecordBytes',
-  'expiryCheck',
-  'conflictExempt',
-  'logger',
-  'clock',
-];
+/** The registry's options but those a view has no use for (`CreateDiscoveryOptions` omits them too). */
+const STORE_KEYS: readonly string[] = REGISTRY_OPTION_KEYS.filter(
+  (key) => key !== 'publicUrl' && key !== 'jitter',
+);
 
 function assertKnownKeys(options: object, known: readonly string[], what: string): void {
   for (const name of Object.keys(options)) {
