@@ -35,7 +35,7 @@ async function pass(reader: RecordReader, records: StoredRecord[], service?: str
   const mark = reader.beginPass();
   const out: Instance[] = [];
   for (const record of records) {
-    const outcome = await reader.read(record, recordKey(record));
+    const outcome = await reader.read(record);
     if (!('reason' in outcome)) out.push(outcome);
   }
   reader.endPass(mark, service);
@@ -66,7 +66,7 @@ describe('RecordReader passes', () => {
     const second = reader.beginPass();
     // The second pass met `b` only (refreshed: same body, a new expiry), the first saw nothing yet.
     const refreshed = await stored('orders', 'b', expiresAt + 1000);
-    expect(reader.readKnown(refreshed, recordKey(refreshed))).toMatchObject({
+    expect(reader.readKnown(refreshed)).toMatchObject({
       id: 'b',
       expiresAt: expiresAt + 1000,
     });
@@ -79,23 +79,33 @@ describe('RecordReader passes', () => {
   it('reports the expiry of the value it reads: refreshed, met again, then an older value replayed', async () => {
     const reader = new RecordReader(codec, 65_536);
     const original = await stored('orders', 'a');
-    const key = recordKey(original);
     await pass(reader, [original], 'orders');
     const refreshed = await stored('orders', 'a', expiresAt + 60_000);
-    const first = reader.readKnown(refreshed, key) as Instance;
+    const first = reader.readKnown(refreshed) as Instance;
     expect(first.expiresAt).toBe(expiresAt + 60_000);
     // The same refreshed value again: the same instance, not a new one.
-    expect(reader.readKnown({ ...refreshed, value: `${refreshed.value}` }, key)).toBe(first);
+    expect(reader.readKnown({ ...refreshed, value: `${refreshed.value}` })).toBe(first);
     // Someone writes the original back: it carries its own, older expiry, not the refreshed one.
-    expect((reader.readKnown(original, key) as Instance).expiresAt).toBe(expiresAt);
-    expect((reader.readKnown(refreshed, key) as Instance).expiresAt).toBe(expiresAt + 60_000);
+    expect((reader.readKnown(original) as Instance).expiresAt).toBe(expiresAt);
+    expect((reader.readKnown(refreshed) as Instance).expiresAt).toBe(expiresAt + 60_000);
     // A forged expiry field on the refreshed body is no cache hit: the full decode rejects it.
     const [format, keyId, payload, mac] = refreshed.value.split('.');
     const forged = { ...refreshed, value: `${format}.${keyId}.${payload}.${mac}.${expiresAt + 120_000}` };
-    expect(reader.readKnown(forged, key)).toBeUndefined();
-    expect(await reader.read(forged, key)).toMatchObject({
+    expect(reader.readKnown(forged)).toBeUndefined();
+    expect(await reader.read(forged)).toMatchObject({
       reason: expect.stringMatching(/authentication of its expiry/),
     });
+  });
+
+  it('keeps a key that does not split into names apart from the instance of the same service and id', async () => {
+    const reader = new RecordReader(codec, 65_536);
+    const record = await stored('orders', 'a');
+    const odd = { ...record, key: 'reg:orders:a:extra' };
+    expect(await reader.read(record)).toMatchObject({ id: 'a' });
+    expect(await reader.read(odd)).toMatchObject({ firstSeen: true, reason: expect.stringMatching(/key/) });
+    expect(reader.readKnown(odd)).toMatchObject({ firstSeen: false });
+    expect(reader.readKnown(record)).toMatchObject({ id: 'a' });
+    expect(reader.size).toBe(2);
   });
 
   describe("given the read's clock: the MAC of a refreshed value is checked once the expiry held is half spent", () => {
@@ -103,60 +113,59 @@ describe('RecordReader passes', () => {
     const start = expiresAt - 30_000;
     const midpoint = start + 15_000;
 
-    async function warmed(): Promise<{ reader: RecordReader; original: StoredRecord; key: string }> {
+    async function warmed(): Promise<{ reader: RecordReader; original: StoredRecord }> {
       const reader = new RecordReader(codec, 65_536);
       const original = await stored('orders', 'a');
-      const key = recordKey(original);
-      expect(await reader.read(original, key, start)).toMatchObject({ expiresAt });
-      return { reader, original, key };
+      expect(await reader.read(original, start)).toMatchObject({ expiresAt });
+      return { reader, original };
     }
     const forge = (value: string, expiry: number) => value.replace(/\.\d+$/, `.${expiry}`);
 
     it('before the midpoint a routine refresh answers the cached instance with the expiry held', async () => {
-      const { reader, original, key } = await warmed();
-      const held = reader.readKnown(original, key, start) as Instance;
+      const { reader, original } = await warmed();
+      const held = reader.readKnown(original, start) as Instance;
       const refreshed = await stored('orders', 'a', expiresAt + 10_000);
-      expect(reader.readKnown(refreshed, key, start + 10_000)).toBe(held);
+      expect(reader.readKnown(refreshed, start + 10_000)).toBe(held);
       // Met again unchanged, still before the midpoint: the same answer.
-      expect(reader.readKnown(refreshed, key, midpoint - 1)).toBe(held);
+      expect(reader.readKnown(refreshed, midpoint - 1)).toBe(held);
       // From the midpoint the value taken unchecked is checked, and its own expiry taken.
-      expect((reader.readKnown(refreshed, key, midpoint) as Instance).expiresAt).toBe(expiresAt + 10_000);
+      expect((reader.readKnown(refreshed, midpoint) as Instance).expiresAt).toBe(expiresAt + 10_000);
     });
 
     it('a forged later expiry is never reported, and the first read past the midpoint rejects it', async () => {
-      const { reader, original, key } = await warmed();
+      const { reader, original } = await warmed();
       const forged = { ...original, value: forge(original.value, expiresAt + 3_600_000) };
-      expect((reader.readKnown(forged, key, start + 1) as Instance).expiresAt).toBe(expiresAt);
-      expect(reader.readKnown(forged, key, midpoint)).toBeUndefined();
-      expect(await reader.read(forged, key, midpoint)).toMatchObject({
+      expect((reader.readKnown(forged, start + 1) as Instance).expiresAt).toBe(expiresAt);
+      expect(reader.readKnown(forged, midpoint)).toBeUndefined();
+      expect(await reader.read(forged, midpoint)).toMatchObject({
         reason: expect.stringMatching(/authentication of its expiry/),
       });
     });
 
     it('an older value put back claims an earlier expiry: checked at once, it carries its own', async () => {
-      const { reader, original, key } = await warmed();
+      const { reader, original } = await warmed();
       const refreshed = await stored('orders', 'a', expiresAt + 10_000);
       // Authenticated after the midpoint: the refreshed expiry is held, with a later midpoint.
-      expect((reader.readKnown(refreshed, key, midpoint) as Instance).expiresAt).toBe(expiresAt + 10_000);
-      expect((reader.readKnown(original, key, midpoint + 1) as Instance).expiresAt).toBe(expiresAt);
+      expect((reader.readKnown(refreshed, midpoint) as Instance).expiresAt).toBe(expiresAt + 10_000);
+      expect((reader.readKnown(original, midpoint + 1) as Instance).expiresAt).toBe(expiresAt);
       // A forged earlier expiry is checked at once too.
       const earlier = { ...original, value: forge(original.value, expiresAt - 1) };
-      expect(reader.readKnown(earlier, key, midpoint + 1)).toBeUndefined();
+      expect(reader.readKnown(earlier, midpoint + 1)).toBeUndefined();
     });
 
     it('a changed ciphertext or a malformed expiry field is no cache hit', async () => {
-      const { reader, original, key } = await warmed();
+      const { reader, original } = await warmed();
       // Another codec object encrypts the same content afresh: a new IV, so another ciphertext.
       const content = serializeRecord(instance('orders', 'a'));
       const value = await gcmCodec('correct horse battery staple').encodeRecord?.(
         content,
         expiresAt + 1,
-        key,
+        recordKey(original),
       );
-      expect(reader.readKnown({ ...original, value: value as string }, key, start + 1)).toBeUndefined();
+      expect(reader.readKnown({ ...original, value: value as string }, start + 1)).toBeUndefined();
       const { value: held } = original;
       for (const bad of [`${held}x`, held.replace(/\.\d+$/, '.0123'), held.replace(/\.\d+$/, '')]) {
-        expect(reader.readKnown({ ...original, value: bad }, key, start + 1)).toBeUndefined();
+        expect(reader.readKnown({ ...original, value: bad }, start + 1)).toBeUndefined();
       }
     });
   });

@@ -70,13 +70,11 @@ export class FleetReader {
     let rejected = 0;
     // Unchanged records are answered from the reader's cache, and with a codec that decodes
     // synchronously the rest too, in one batch with no promise per record; only what is left is awaited.
-    const keys = records.map((record) => record.key ?? recordKey(record));
     const reader = this.#reader;
     // The listing is complete for its scope: cached records of that scope it lacks have left.
     const pass = reader.beginPass();
-    const outcomes = records.map((record, index) =>
-      reader.readSync(record, keys[index] as string, checkFrom),
-    );
+    // No record key is built for a cached record: the reader looks it up by service and instance id.
+    const outcomes = records.map((record) => reader.readSync(record, checkFrom));
     const misses: number[] = [];
     for (let index = 0; index < outcomes.length; index++)
       if (outcomes[index] === undefined) misses.push(index);
@@ -84,9 +82,9 @@ export class FleetReader {
       // The first decode derives the codec's keys (a fresh process); after it a codec that decodes
       // synchronously takes the rest in one batch.
       const [first, ...rest] = misses as [number, ...number[]];
-      outcomes[first] = await reader.read(records[first] as StoredRecord, keys[first] as string, checkFrom);
+      outcomes[first] = await reader.read(records[first] as StoredRecord, checkFrom);
       const left = rest.filter((index) => {
-        outcomes[index] = reader.readSync(records[index] as StoredRecord, keys[index] as string, checkFrom);
+        outcomes[index] = reader.readSync(records[index] as StoredRecord, checkFrom);
         return outcomes[index] === undefined;
       });
       // An asynchronous codec (Web Crypto) gets a bounded number of decodes in flight: a job queue
@@ -95,11 +93,7 @@ export class FleetReader {
       const decodeNext = async (): Promise<void> => {
         while (next < left.length) {
           const index = left[next++] as number;
-          outcomes[index] = await reader.read(
-            records[index] as StoredRecord,
-            keys[index] as string,
-            checkFrom,
-          );
+          outcomes[index] = await reader.read(records[index] as StoredRecord, checkFrom);
         }
       };
       await Promise.all(Array.from({ length: Math.min(DECODES_IN_FLIGHT, left.length) }, decodeNext));
@@ -112,7 +106,8 @@ export class FleetReader {
       else instances.push(outcome);
       if (reason !== undefined) {
         rejected++;
-        const key = keys[index] as string;
+        const record = records[index] as StoredRecord;
+        const key = record.key ?? recordKey(record);
         const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
         logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
         this.#events.emit('rejected-record', { key, reason });

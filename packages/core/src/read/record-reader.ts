@@ -1,6 +1,6 @@
 import type { DecodedRecord, RecordBody, RecordCodec } from '../codec/codec.js';
 import { RegistryError } from '../errors.js';
-import { type Instance, parseRecord } from '../record.js';
+import { type Instance, parseRecord, recordKey } from '../record.js';
 import type { StoredRecord } from '../store.js';
 import { isValidName } from '../validate.js';
 
@@ -19,6 +19,8 @@ const CACHE_LIMIT = 50_000;
 const CACHE_CHAR_LIMIT = 32 * 1024 * 1024;
 
 interface CacheEntry {
+  /** Its place among the service's entries (`slotOf`). */
+  readonly slot: string;
   /** The last value seen, and what it decoded to (changed in place when only the expiry moved). */
   value: string;
   /** `value`'s expiry field was not authenticated: `outcome` carries an earlier value's expiry. */
@@ -34,6 +36,20 @@ interface CacheEntry {
    * checked; before it, the cached (authenticated) outcome answers. -Infinity: always checked.
    */
   recheckAt: number;
+}
+
+/** The key the codec binds a stored value to: the exact key when it does not split into names. */
+function keyOf(record: StoredRecord): string {
+  return record.key ?? recordKey(record);
+}
+
+/**
+ * Where a record's entry sits among its service's: the instance id, or (for a key that does not
+ * split into names) the key behind a NUL, which no instance id holds. Looking a record up by it builds
+ * no key string: a warm find of 10,000 records spared 10,000 concatenations and their hashing.
+ */
+function slotOf(record: StoredRecord): string {
+  return record.key === undefined ? record.instanceId : `\u0000${record.key}`;
 }
 
 /**
@@ -60,14 +76,15 @@ function recheckAt(now: number | undefined, expiresAt: number | null): number {
  * an older value put back claims an earlier expiry, so it is checked at once and dies at its own; a
  * forged or grafted later expiry is never reported, and the first read past the midpoint rejects it.
  * Without `now`, every changed value is checked.
- * Keying by the record key and comparing the value keeps a lookup cheap (no hashing of the value)
- * and holds one entry per record. Expiry is checked by the caller on every read.
+ * Keying by service and instance id and comparing the value keeps a lookup cheap (no hashing of the
+ * value, no key built) and holds one entry per record; a reader serves one namespace. Expiry is checked by the caller on every read.
  */
 export class RecordReader {
   readonly #codec: RecordCodec;
   readonly #maxRecordBytes: number;
-  readonly #cache = new Map<string, CacheEntry>();
-  /** The same entries by service, so a pass over one service can drop those it did not meet. */
+  /** Every entry, oldest first (the eviction order). */
+  readonly #cache = new Set<CacheEntry>();
+  /** The same entries by service, then slot (`slotOf`): lookups, and a pass over one service drops those it did not meet. */
   readonly #byService = new Map<string, Map<string, CacheEntry>>();
   #cachedChars = 0;
   #pass = 0;
@@ -96,7 +113,7 @@ export class RecordReader {
   /** Ends pass `pass` over the records of `service`, or of every service when undefined. */
   endPass(pass: number, service: string | undefined): void {
     const sweep = (entries: Map<string, CacheEntry>) => {
-      for (const [key, entry] of entries) if (entry.seen < pass) this.#forget(key, entry);
+      for (const entry of entries.values()) if (entry.seen < pass) this.#forget(entry);
     };
     if (service !== undefined) {
       const entries = this.#byService.get(service);
@@ -111,11 +128,11 @@ export class RecordReader {
    * changed only in its expiry (authenticated, or before `now` reaches the midpoint not yet: see the
    * class comment). `now` is the read's store time; without it every changed expiry is checked.
    */
-  readKnown(record: StoredRecord, key: string, now?: number): Instance | Rejection | undefined {
+  readKnown(record: StoredRecord, now?: number): Instance | Rejection | undefined {
     if (record.value.length > this.#maxRecordBytes) {
       return { reason: `larger than ${this.#maxRecordBytes} bytes`, firstSeen: false };
     }
-    const cached = this.#cache.get(key);
+    const cached = this.#byService.get(record.service)?.get(slotOf(record));
     if (cached === undefined) return undefined;
     const { outcome, body } = cached;
     const value = record.value;
@@ -179,10 +196,11 @@ export class RecordReader {
   }
 
   /** `readKnown`, else a synchronous decode when the codec can (`decodeRecordSync`); else undefined. */
-  readSync(record: StoredRecord, key: string, now?: number): Instance | Rejection | undefined {
-    const known = this.readKnown(record, key, now);
+  readSync(record: StoredRecord, now?: number): Instance | Rejection | undefined {
+    const known = this.readKnown(record, now);
     const decodeSync = this.#codec.decodeRecordSync;
     if (known !== undefined || decodeSync === undefined) return known;
+    const key = keyOf(record);
     let decoded: DecodedRecord | undefined;
     try {
       this.#checkKey(record);
@@ -190,14 +208,15 @@ export class RecordReader {
       if (decoded === undefined) return undefined;
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
-      return this.#settle(record, key, error.message, undefined, now);
+      return this.#settle(record, error.message, undefined, now);
     }
-    return this.#settle(record, key, this.#parse(decoded, record), decoded, now);
+    return this.#settle(record, this.#parse(decoded, record), decoded, now);
   }
 
-  async read(record: StoredRecord, key: string, now?: number): Promise<Instance | Rejection> {
-    const known = this.readKnown(record, key, now);
+  async read(record: StoredRecord, now?: number): Promise<Instance | Rejection> {
+    const known = this.readKnown(record, now);
     if (known !== undefined) return known;
+    const key = keyOf(record);
     let outcome: Instance | string;
     let decoded: DecodedRecord | undefined;
     try {
@@ -211,7 +230,7 @@ export class RecordReader {
       if (!(error instanceof RegistryError)) throw error;
       outcome = error.message;
     }
-    return this.#settle(record, key, outcome, decoded, now);
+    return this.#settle(record, outcome, decoded, now);
   }
 
   #checkKey(record: StoredRecord): void {
@@ -233,13 +252,13 @@ export class RecordReader {
 
   #settle(
     record: StoredRecord,
-    key: string,
     outcome: Instance | string,
     decoded: DecodedRecord | undefined,
     now: number | undefined,
   ): Instance | Rejection {
     const instance = typeof outcome === 'string' ? undefined : outcome;
-    this.#remember(key, {
+    this.#remember({
+      slot: slotOf(record),
       value: record.value,
       unchecked: false,
       outcome,
@@ -251,36 +270,36 @@ export class RecordReader {
     return typeof outcome === 'string' ? { reason: outcome, firstSeen: true } : outcome;
   }
 
-  #remember(key: string, entry: CacheEntry): void {
-    const previous = this.#cache.get(key);
-    if (previous !== undefined) this.#forget(key, previous);
-    // Map iteration is insertion order: drop the oldest tenth when full, and the oldest entries
+  #remember(entry: CacheEntry): void {
+    const previous = this.#byService.get(entry.service)?.get(entry.slot);
+    if (previous !== undefined) this.#forget(previous);
+    // Set iteration is insertion order: drop the oldest tenth when full, and the oldest entries
     // while the new one would pass the character budget.
     let drop = this.#cache.size >= CACHE_LIMIT ? CACHE_LIMIT / 10 : 0;
     // Checked before iterating: a cold find remembers thousands of records, almost never over budget.
     if (drop > 0 || this.#cachedChars + entry.value.length > CACHE_CHAR_LIMIT) {
-      for (const [oldKey, old] of this.#cache) {
+      for (const old of this.#cache) {
         if (drop <= 0 && this.#cachedChars + entry.value.length <= CACHE_CHAR_LIMIT) break;
-        this.#forget(oldKey, old);
+        this.#forget(old);
         drop--;
       }
     }
-    this.#cache.set(key, entry);
+    this.#cache.add(entry);
     this.#cachedChars += entry.value.length;
     let entries = this.#byService.get(entry.service);
     if (entries === undefined) {
       entries = new Map();
       this.#byService.set(entry.service, entries);
     }
-    entries.set(key, entry);
+    entries.set(entry.slot, entry);
   }
 
-  #forget(key: string, entry: CacheEntry): void {
-    this.#cache.delete(key);
+  #forget(entry: CacheEntry): void {
+    this.#cache.delete(entry);
     this.#cachedChars -= entry.value.length;
     const entries = this.#byService.get(entry.service);
     if (entries === undefined) return;
-    entries.delete(key);
+    entries.delete(entry.slot);
     if (entries.size === 0) this.#byService.delete(entry.service);
   }
 }
