@@ -275,9 +275,11 @@ function notes(
   },
 ): string[] {
   const { warm, floor, seed, list, core, sort, cold, coldWeb } = rows;
-  const steady = row(input.find.sizes[input.find.sizes.length - 1] as FindSize, 'steady-node');
-  const refreshed = row(input.find.sizes[input.find.sizes.length - 1] as FindSize, 'refreshed-node');
-  const checked = row(input.find.sizes[input.find.sizes.length - 1] as FindSize, 'refreshed-checked-node');
+  const { find } = input;
+  const largest = find.sizes[find.sizes.length - 1] as FindSize;
+  const steady = row(largest, 'steady-node');
+  const refreshed = row(largest, 'refreshed-node');
+  const checked = row(largest, 'refreshed-checked-node');
   const gcmNodeUs = (operation: (name: string) => boolean) =>
     input.codecs?.find(
       (entry) => entry.codec === 'gcm' && entry.backend === 'node' && operation(entry.operation),
@@ -286,8 +288,6 @@ function notes(
   const batchDecodeUs =
     gcmNodeUs((name) => name === 'g2 decode, synchronous batch') ??
     gcmNodeUs((name) => name.startsWith('decode x'));
-  const { find } = input;
-  const largest = find.sizes[find.sizes.length - 1] as FindSize;
   const n = largest.size.toLocaleString('en-US');
   const lines: string[] = [];
   const listShare = (list.ms.median / warm.ms.median) * 100;

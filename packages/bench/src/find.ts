@@ -4,6 +4,7 @@
 import {
   apicrudCodec,
   type CryptoBackend,
+  type ExpiryCheck,
   gcmCodec,
   recordKey as plainRecordKey,
   type RecordCodec,
@@ -175,7 +176,7 @@ async function grow(
 function finder(
   store: RedisStore,
   backend: CryptoBackend,
-  expiryCheck: 'halfway' | 'every-change' = 'halfway',
+  expiryCheck: ExpiryCheck = 'halfway',
 ): ServiceRegistry {
   return new ServiceRegistry({
     store,

@@ -19,7 +19,7 @@ export {
 } from './codec/index.js';
 export type { RegistryErrorCode } from './errors.js';
 export { isRegistryError, RegistryError } from './errors.js';
-export type { RegisterOptions, RegistryOptions } from './options.js';
+export type { ExpiryCheck, RegisterOptions, RegistryOptions } from './options.js';
 export type { FindResult, UrlConflict } from './read/directory.js';
 export { buildUrlMap } from './read/directory.js';
 export { createDiscovery } from './read/view.js';

@@ -17,6 +17,9 @@ import {
 } from './validate.js';
 
 /** Options of `new ServiceRegistry(...)`. */
+/** When a warm reader checks a refreshed `g2` value's expiry MAC (`RegistryOptions.expiryCheck`). */
+export type ExpiryCheck = 'halfway' | 'every-change';
+
 export interface RegistryOptions {
   /** Where records live (memory, Redis, Upstash, ...). Required. */
   store: RegistryStore;
@@ -58,7 +61,7 @@ export interface RegistryOptions {
    * to half a lifetime behind the store's. `every-change`: every changed value is checked at once
    * (rejections are seen at once, and `expiresAt` is the store's).
    */
-  expiryCheck?: 'halfway' | 'every-change';
+  expiryCheck?: ExpiryCheck;
   /** Resources for which two URLs are not reported as a conflict. Default none (apicrud mode: `metric`). */
   conflictExempt?: readonly string[];
   /** Receives debug/info/warn/error lines; never secrets or plaintext records. Default silent. */
@@ -149,7 +152,7 @@ export interface ResolvedOptions {
   namespace: string;
   jitter: number;
   maxRecordBytes: number;
-  expiryCheck: 'halfway' | 'every-change';
+  expiryCheck: ExpiryCheck;
   conflictExempt: ReadonlySet<string>;
   logger: Logger;
   clock: Clock;

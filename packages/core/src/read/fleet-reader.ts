@@ -2,12 +2,12 @@ import { RegistryError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { GuardedStore } from '../guarded-store.js';
 import type { ResolvedOptions } from '../options.js';
-import { type Instance, recordKey } from '../record.js';
+import type { Instance } from '../record.js';
 import type { StoredRecord } from '../store.js';
 import type { StoreTime } from '../store-time.js';
 import { assertName, assertSeconds, describe, MAX_INTERVAL_SECONDS, readArgument } from '../validate.js';
 import { buildUrlMap, compareInstances, type FindResult, type UrlConflict } from './directory.js';
-import { RecordReader, type Rejection } from './record-reader.js';
+import { keyOf, RecordReader, type Rejection } from './record-reader.js';
 import { type WatchOptions, watchRegistry } from './watch.js';
 
 /** Most asynchronous decodes one `find` keeps in flight. */
@@ -107,7 +107,7 @@ export class FleetReader {
       if (reason !== undefined) {
         rejected++;
         const record = records[index] as StoredRecord;
-        const key = record.key ?? recordKey(record);
+        const key = keyOf(record);
         const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
         logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
         this.#events.emit('rejected-record', { key, reason });

@@ -39,7 +39,7 @@ interface CacheEntry {
 }
 
 /** The key the codec binds a stored value to: the exact key when it does not split into names. */
-function keyOf(record: StoredRecord): string {
+export function keyOf(record: StoredRecord): string {
   return record.key ?? recordKey(record);
 }
 
@@ -77,14 +77,18 @@ function recheckAt(now: number | undefined, expiresAt: number | null): number {
  * forged or grafted later expiry is never reported, and the first read past the midpoint rejects it.
  * Without `now`, every changed value is checked.
  * Keying by service and instance id and comparing the value keeps a lookup cheap (no hashing of the
- * value, no key built) and holds one entry per record; a reader serves one namespace. Expiry is checked by the caller on every read.
+ * value, no key built) and holds one entry per record; a reader serves one namespace. Expiry is
+ * checked by the caller on every read.
  */
 export class RecordReader {
   readonly #codec: RecordCodec;
   readonly #maxRecordBytes: number;
   /** Every entry, oldest first (the eviction order). */
   readonly #cache = new Set<CacheEntry>();
-  /** The same entries by service, then slot (`slotOf`): lookups, and a pass over one service drops those it did not meet. */
+  /**
+   * The same entries by service, then slot (`slotOf`): for lookups, and so a pass over one service
+   * can drop those it did not meet.
+   */
   readonly #byService = new Map<string, Map<string, CacheEntry>>();
   #cachedChars = 0;
   #pass = 0;
