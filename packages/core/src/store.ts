@@ -103,6 +103,13 @@ export interface StoreCapabilities {
    * records expire soon, from its own index, without reading any value. Default (absent) false.
    */
   readonly probe?: boolean;
+  /**
+   * The store keeps one opaque value per service beside its records, with its own ttl
+   * (`getSnapshot`/`putSnapshot`): core keeps there an encrypted snapshot of what a reader decoded, so
+   * a cold `find` of a large service decrypts one value instead of one per record. Declared only by
+   * the native layout. Default (absent) false: every cold find decodes every record.
+   */
+  readonly snapshot?: boolean;
 }
 
 /** What `probe` answers about one service. */
@@ -188,6 +195,16 @@ export interface RegistryStore {
    * expire. One round trip. Present only when `capabilities.probe`.
    */
   probe?(namespace: string, services: readonly string[], horizonMs: number): Promise<ServiceProbe[]>;
+  /**
+   * The service's snapshot value written by `putSnapshot`, or null when there is none (never written,
+   * expired, lost). One round trip. Present only when `capabilities.snapshot`.
+   */
+  getSnapshot?(namespace: string, service: string): Promise<string | null>;
+  /**
+   * Replaces the service's snapshot value; it expires after `ttlMs`. It is no record: `list`, `probe`,
+   * change counters and notices never see it. One round trip. Present only when `capabilities.snapshot`.
+   */
+  putSnapshot?(namespace: string, service: string, value: string, ttlMs: number): Promise<void>;
   /**
    * A view of the same store (same connection, same `close`) that reads and writes `layout`, with its
    * own honest capabilities. Present when `capabilities.layouts` lists more than one layout.

@@ -45,6 +45,7 @@ export {
   recordKeyPrefix,
   serviceChannel,
   servicesKey,
+  snapshotKey,
 } from './keys.js';
 export { type PutReply, parsePutReply, readPutReply, UpkeepHorizons } from './put-reply.js';
 export {
@@ -74,3 +75,4 @@ export {
 } from './scripts.js';
 export { sha1Hex } from './sha1.js';
 export { keySlot } from './slot.js';
+export { checkedSnapshotKey, parseSnapshotReply, type SnapshotWrite, snapshotWrite } from './snapshot.js';

@@ -10,6 +10,8 @@ import type { RecordRef } from '@service-registry/core';
  *   ns:changes:svc         channel the same notices, for readers of that service only
  *   ns:changed:{svc}       string  the service's change counter (moved by the same events)
  *   ns:{ns:services}:changed  string  the namespace's change counter, in the directory's slot
+ *   ns:snapshot:{svc}      string  the service's snapshot (core's encrypted cache of decoded records),
+ *                                  SET PX, read by GET; nothing else touches it
  *
  * Record and index share the hash tag `{svc}`: each per-service script touches one slot, and a
  * service lives on one Redis Cluster node. The directory lives in another slot. On a single Redis the
@@ -79,4 +81,12 @@ export function changeCounterKey(namespace: string, service: string): string {
  */
 export function namespaceCounterKey(namespace: string): string {
   return `${namespace}:{${servicesKey(namespace)}}:changed`;
+}
+
+/**
+ * `ns:snapshot:{svc}` — the service's snapshot, in its records' slot. No script reads or writes it,
+ * so it moves no counter, sends no notice and never shows up in a list.
+ */
+export function snapshotKey(namespace: string, service: string): string {
+  return `${namespace}:snapshot:{${service}}`;
 }

@@ -22,10 +22,14 @@ export interface MemoryStoreOptions {
   time?: boolean;
 }
 
-export interface MemoryStore extends RegistryStore {
+/** The memory store in one key layout, as `withLayout` returns it. */
+export interface MemoryStoreView extends RegistryStore {
+  /** Every layout declares `capabilities.get`, so callers need no check for it. */
+  get(ref: RecordRef): Promise<string | null>;
   /** The same store (same records, clock and `close`) declaring another key layout. */
-  withLayout(layout: KeyLayout): MemoryStore;
-  /** Removes every record: what a store restart or `FLUSHALL` does, for tests. */
+  withLayout(layout: 'native'): MemoryStore;
+  withLayout(layout: KeyLayout): MemoryStoreView;
+  /** Removes every record and snapshot: what a store restart or `FLUSHALL` does, for tests. */
   clear(): void;
   /** Writes a raw value as-is, bypassing the registry: for tests of bad records. */
   putRaw(ref: RecordRef, value: string, ttlMs: number): void;
@@ -33,8 +37,19 @@ export interface MemoryStore extends RegistryStore {
   readonly size: number;
 }
 
+/** What `memoryStore()` returns: the native layout, which also keeps each service's snapshot. */
+export interface MemoryStore extends MemoryStoreView {
+  getSnapshot(namespace: string, service: string): Promise<string | null>;
+  putSnapshot(namespace: string, service: string, value: string, ttlMs: number): Promise<void>;
+}
+
 interface Entry {
   readonly ref: RecordRef;
+  readonly value: string;
+  readonly expiresAt: number;
+}
+
+interface SnapshotEntry {
   readonly value: string;
   readonly expiresAt: number;
 }
@@ -71,7 +86,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const bump = (key: string): void => {
     counters.set(key, (counters.get(key) ?? clock.now() * 1000) + 1);
   };
-  const views = new Map<KeyLayout, MemoryStore>();
+  // Snapshots per `namespace:service`, apart from the records: no list, probe, counter or watcher
+  // looks here. Only the native view reads and writes them, as on Redis.
+  const snapshots = new Map<string, SnapshotEntry>();
+  const views = new Map<KeyLayout, MemoryStoreView>();
   let closed = false;
 
   const assertOpen = (operation: string): void => {
@@ -89,7 +107,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
   };
 
-  const view = (layout: KeyLayout): MemoryStore => {
+  const view = (layout: KeyLayout): MemoryStoreView => {
     const existing = views.get(layout);
     if (existing) return existing;
     const write = (ref: RecordRef, value: string, ttlMs: number, changed = true): Entry | undefined => {
@@ -107,8 +125,27 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         notify(ref.namespace, ref.service);
       return previous;
     };
+    const snapshotMethods: Pick<RegistryStore, 'getSnapshot' | 'putSnapshot'> = {
+      async getSnapshot(namespace, service) {
+        assertOpen('getSnapshot');
+        const key = `${namespace}:${service}`;
+        const entry = snapshots.get(key);
+        if (entry === undefined) return null;
+        if (entry.expiresAt > clock.now()) return entry.value;
+        snapshots.delete(key);
+        return null;
+      },
+      async putSnapshot(namespace, service, value, ttlMs) {
+        assertOpen('putSnapshot');
+        if (typeof value !== 'string')
+          throw new RegistryError('invalid-argument', 'memory store: a snapshot must be a string');
+        if (!(ttlMs > 0))
+          throw new RegistryError('invalid-argument', `memory store: ttlMs must be positive, got ${ttlMs}`);
+        snapshots.set(`${namespace}:${service}`, { value, expiresAt: clock.now() + ttlMs });
+      },
+    };
 
-    const store: MemoryStore = {
+    const store: MemoryStoreView = {
       name: 'memory',
       capabilities: {
         watch: true,
@@ -120,7 +157,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         time: tellsTime,
         get: true,
         comparePrevious: true,
+        ...(layout === 'native' && { snapshot: true }),
       },
+      ...(layout === 'native' && snapshotMethods),
       async get(ref) {
         assertOpen('get');
         const entry = namespaces.get(ref.namespace)?.get(ref.service)?.get(ref.instanceId);
@@ -197,12 +236,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           return { service, count, changes: counters.get(`${namespace}:${service}`) ?? 0, expiring };
         });
       },
-      withLayout(other) {
+      // Only the native view has the snapshot methods: the overload for it says so.
+      withLayout: ((other: KeyLayout) => {
         if (!LAYOUTS.includes(other)) {
           throw new RegistryError('unsupported', `memory store: no key layout ${String(other)}`);
         }
         return view(other);
-      },
+      }) as MemoryStoreView['withLayout'],
       async close() {
         closed = true;
         watchers.clear();
@@ -210,6 +250,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       clear() {
         namespaces.clear();
         counters.clear();
+        snapshots.clear();
       },
       putRaw(ref, value, ttlMs) {
         write(ref, value, ttlMs);
@@ -224,5 +265,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     views.set(layout, store);
     return store;
   };
-  return view('native');
+  return view('native') as MemoryStore;
 }

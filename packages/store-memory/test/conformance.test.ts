@@ -18,6 +18,7 @@ runStoreConformance('memory (manual clock)', {
     changeCount: true,
     probe: true,
     comparePrevious: true,
+    snapshot: true,
   },
   advanceTime: async (ms) => {
     now += ms;
@@ -34,6 +35,7 @@ runStoreConformance('memory (system clock)', {
     changeCount: true,
     probe: true,
     comparePrevious: true,
+    snapshot: true,
   },
 });
 

@@ -15,7 +15,7 @@ import {
 } from '@service-registry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type MemoryStore, memoryStore } from '../src/index.js';
+import { type MemoryStore, type MemoryStoreView, memoryStore } from '../src/index.js';
 
 const SECRET = 'fuzz-codec-secret-0123456789';
 const NOW = Date.parse('2026-11-26T12:00:00Z');
@@ -39,7 +39,7 @@ const codecCases: CodecCase[] = [
   { label: 'apicrud', options: { mode: 'apicrud' }, codec: apicrudCodec(SECRET), format: 'apicrud' },
 ];
 
-const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStore =>
+const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStoreView =>
   codecCase.format === 'native' ? store : store.withLayout('apicrud');
 
 /** The registry's own unit conversion: whole milliseconds, so every write of a record has one length. */

@@ -14,7 +14,7 @@ import {
 } from '@service-registry/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type MemoryStore, memoryStore } from '../src/index.js';
+import { type MemoryStore, type MemoryStoreView, memoryStore } from '../src/index.js';
 
 const SECRET = 'fuzz-find-secret-0123456789';
 const NAMESPACE = 'fuzz';
@@ -70,7 +70,7 @@ const codecCases: CodecCase[] = [
 ];
 
 /** The store as the registry of `codecCase` reads it, for writing raw values. */
-const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStore =>
+const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStoreView =>
   codecCase.layout === 'native' ? store : store.withLayout(codecCase.layout);
 
 /** A valid record in `format`, and what `find` must make of it. */

@@ -20,7 +20,7 @@ import {
   serializeRecord,
 } from '@service-registry/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type MemoryStore, memoryStore } from '../src/index.js';
+import { type MemoryStore, type MemoryStoreView, memoryStore } from '../src/index.js';
 
 const NEW_SECRET = 'new-secret-5f1c9e0a7b3d4c2e';
 const OLD_SECRET = 'old-secret-9a8b7c6d5e4f3a2b';
@@ -78,11 +78,11 @@ const codecCases: CodecCase[] = [
 ];
 
 /** The memory store as a registry of `codecCase` reads it, for writing raw values. */
-const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStore =>
+const rawView = (store: MemoryStore, codecCase: CodecCase): MemoryStoreView =>
   codecCase.layout === 'native' ? store : store.withLayout(codecCase.layout);
 
 /** One layout of a memory store, whose calls fail while `down`, as a Redis outage does. */
-function faultyStore(inner: MemoryStore): { store: RegistryStore; state: { down: boolean } } {
+function faultyStore(inner: MemoryStoreView): { store: RegistryStore; state: { down: boolean } } {
   const state = { down: false };
   const guard = () => {
     if (state.down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');

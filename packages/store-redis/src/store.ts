@@ -16,6 +16,7 @@ import {
   bumpNamespaceCall,
   changeCountCall,
   changesChannel,
+  checkedSnapshotKey,
   deleteCall,
   listServiceCall,
   listServicesCall,
@@ -24,6 +25,7 @@ import {
   parseProbes,
   parseRecords,
   parseServices,
+  parseSnapshotReply,
   probeServiceCall,
   probeServicesCall,
   putCall,
@@ -32,6 +34,7 @@ import {
   readPutReply,
   recordKey,
   serviceChannel,
+  snapshotWrite,
   touchServiceCall,
   UpkeepHorizons,
 } from '@service-registry/redis-layout';
@@ -243,6 +246,7 @@ export function redisStore(options: RedisStoreOptions) {
       comparePrevious: true,
       changeCount: true,
       probe: true,
+      snapshot: true,
     },
 
     /** `GET` of the record key (ioredis adds a `keyPrefix`; a Cluster routes it to the record's slot). */
@@ -355,6 +359,21 @@ export function redisStore(options: RedisStoreOptions) {
           services.map((service) => probeServiceCall(namespace, service, horizonMs)),
         );
         return services.map((service, index) => parseProbe(service, replies[index]));
+      });
+    },
+
+    // A plain string key in the service's slot (`snapshotKey`), outside every script: writing it
+    // moves no counter, sends no notice, and no list or probe reads it.
+    getSnapshot(namespace: string, service: string): Promise<string | null> {
+      return attempt('getSnapshot', async () =>
+        parseSnapshotReply(await client.call('GET', checkedSnapshotKey(namespace, service))),
+      );
+    },
+
+    putSnapshot(namespace: string, service: string, value: string, ttlMs: number): Promise<void> {
+      return attempt('putSnapshot', async () => {
+        const write = snapshotWrite(namespace, service, value, ttlMs);
+        await client.call('SET', write.key, write.value, 'PX', String(write.ttlMs));
       });
     },
 

@@ -348,6 +348,30 @@ if (redis) {
       await native.close();
     });
 
+    // SCAN of `ns:*`, or of `ns:snapshot:*` for a service named `snapshot`, finds the native layout's
+    // snapshot keys; their hash tag keeps them out of the records, and nothing counts them as bad.
+    it('lists no snapshot key of the native layout as a record, nor rejects one', async () => {
+      const ns = namespace();
+      expect(store.capabilities.snapshot).toBe(true);
+      await store.putSnapshot?.(ns, 'main', 's1.sealed', 60_000);
+      await store.putSnapshot?.(ns, 'snapshot', 's1.sealed', 60_000);
+      expect(await admin.get(`${ns}:snapshot:{main}`)).toBe('s1.sealed');
+      const pttl = await admin.pttl(`${ns}:snapshot:{main}`);
+      expect(pttl).toBeGreaterThan(55_000);
+      expect(pttl).toBeLessThanOrEqual(60_000);
+      await admin.set(`${ns}:snapshot:py-1`, seedValue(SECRET, { endpoints: ['snapshot'] }), 'EX', 60);
+      const view = store.withLayout?.('apicrud') as RegistryStore;
+      expect((await view.list(ns)).map((record) => `${record.service}:${record.instanceId}`)).toEqual([
+        'snapshot:py-1',
+      ]);
+      expect((await view.list(ns, 'snapshot')).map((record) => record.key ?? record.instanceId)).toEqual([
+        'py-1',
+      ]);
+      const observer = make({ namespace: ns });
+      expect(names(await observer.find())).toEqual(['snapshot:py-1']);
+      expect(observer.health().rejectedRecords).toBe(0);
+    });
+
     it('finds every record among many keys, over many SCAN calls', async () => {
       const ns = namespace();
       const noise = namespace();

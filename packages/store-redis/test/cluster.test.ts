@@ -53,6 +53,7 @@ if (cluster) {
       changeCount: true,
       probe: true,
       comparePrevious: true,
+      snapshot: true,
     },
   });
   runDiscoveryConformance('redis cluster', {

@@ -33,6 +33,7 @@ if (redis) {
       changeCount: true,
       probe: true,
       comparePrevious: true,
+      snapshot: true,
     },
   });
   const flusher = new Redis(url);

@@ -28,13 +28,14 @@ export interface UpstashClientLike {
   evalshaRo(sha1: string, keys: string[], args: string[]): Promise<unknown>;
   evalRo(script: string, keys: string[], args: string[]): Promise<unknown>;
   pipeline(): UpstashPipelineLike;
-  // The apicrud layout (plain keys, no scripts): `SET ... EX`, `DEL` and `SCAN`.
-  set(key: string, value: string, options: { ex: number }): Promise<unknown>;
+  // Plain keys, no scripts: the apicrud layout's `SET ... EX`, `DEL` and `SCAN`, and the native
+  // layout's service snapshots, `SET ... PX`.
+  set(key: string, value: string, options: { ex: number } | { px: number }): Promise<unknown>;
   del(...keys: string[]): Promise<unknown>;
   scan(cursor: string, options: { match: string; count: number }): Promise<unknown>;
   /** Redis `TIME`; without it the store declares no `time` capability and registries use local clocks. */
   time?(): Promise<unknown>;
-  /** Redis `GET` of one record; without it the store declares no `get` capability. */
+  /** Redis `GET` of one record or snapshot; without it the store declares no `get` nor `snapshot`. */
   get?(key: string): Promise<unknown>;
 }
 

@@ -11,6 +11,7 @@ import {
 } from '@service-registry/core';
 import {
   changeCountCall,
+  checkedSnapshotKey,
   deleteCall,
   listServiceCall,
   listServicesCall,
@@ -18,10 +19,12 @@ import {
   parseProbe,
   parseRecords,
   parseServices,
+  parseSnapshotReply,
   probeServiceCall,
   putCall,
   readPutReply,
   recordKey,
+  snapshotWrite,
   UpkeepHorizons,
 } from '@service-registry/redis-layout';
 import { apicrudView } from './apicrud.js';
@@ -108,6 +111,23 @@ function createStore(options: UpstashStoreOptions) {
     throw new RegistryError('unsupported', `the upstash store has no key layout ${String(layout)}`);
   };
 
+  // A plain string key in the service's slot (`snapshotKey`), outside every script: writing it moves
+  // no counter, and no list or probe reads it. Reading it takes GET, which a custom client may lack.
+  const getKey = typeof client.get === 'function' ? client.get.bind(client) : undefined;
+  const snapshotMethods = getKey && {
+    getSnapshot(namespace: string, service: string): Promise<string | null> {
+      return attempt('getSnapshot', async () =>
+        parseSnapshotReply(await getKey(checkedSnapshotKey(namespace, service))),
+      );
+    },
+    putSnapshot(namespace: string, service: string, value: string, ttlMs: number): Promise<void> {
+      return attempt('putSnapshot', async () => {
+        const write = snapshotWrite(namespace, service, value, ttlMs);
+        await client.set(write.key, write.value, { px: write.ttlMs });
+      });
+    },
+  };
+
   const store = {
     name: 'upstash',
     // REST cannot hold a subscription: core polls, the change counter first (one small request).
@@ -122,7 +142,9 @@ function createStore(options: UpstashStoreOptions) {
       comparePrevious: true,
       changeCount: true,
       probe: true,
+      snapshot: snapshotMethods !== undefined,
     },
+    ...snapshotMethods,
 
     /** `GET` of the record key: one request. */
     get(ref: RecordRef): Promise<string | null> {

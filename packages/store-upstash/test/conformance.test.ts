@@ -18,6 +18,7 @@ const capabilities = {
   changeCount: true,
   probe: true,
   comparePrevious: true,
+  snapshot: true,
 } as const;
 
 // The real @upstash/redis client against the Upstash-compatible test server over a real Redis.

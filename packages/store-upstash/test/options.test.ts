@@ -42,6 +42,7 @@ describe('upstashStore options', () => {
       layouts: ['native', 'apicrud'],
       changeCount: true,
       probe: true,
+      snapshot: true,
     });
     expect('watch' in store).toBe(false);
     const view = store.withLayout('apicrud');
@@ -51,8 +52,26 @@ describe('upstashStore options', () => {
       layout: 'apicrud',
       layouts: ['native', 'apicrud'],
     });
+    expect('getSnapshot' in view || 'putSnapshot' in view).toBe(false);
     expect(view.withLayout?.('native')).toBe(store);
     expect(store.withLayout('apicrud')).toBe(view);
+  });
+
+  it('declares no get, time nor snapshot for a client without GET and TIME, and has no snapshot methods', () => {
+    const full = new UpstashRedis({ ...credentials, ...upstashClientDefaults });
+    const bare: UpstashClientLike = {
+      evalsha: (...args) => full.evalsha(...args),
+      eval: (...args) => full.eval(...args),
+      evalshaRo: (...args) => full.evalshaRo(...args),
+      evalRo: (...args) => full.evalRo(...args),
+      pipeline: () => full.pipeline(),
+      set: (...args) => full.set(...args),
+      del: (...args) => full.del(...args),
+      scan: (...args) => full.scan(...args),
+    };
+    const store = upstashStore({ client: bare });
+    expect(store.capabilities).toMatchObject({ get: false, time: false, snapshot: false });
+    expect('getSnapshot' in store || 'putSnapshot' in store).toBe(false);
   });
 
   it('refuses bad connection options with invalid-argument', () => {

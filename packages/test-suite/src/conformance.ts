@@ -65,12 +65,29 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
       written.add({ namespace, service, instanceId });
     const ids = (records: readonly RecordRef[]) =>
       records.map((record) => `${record.service}:${record.instanceId}`).sort();
+    // The contract has no way to delete a snapshot: cleaning up overwrites each with a 1 ms ttl.
+    const snapshots: [namespace: string, service: string][] = [];
+    const putSnapshot = (service: string, value: string, ttlMs: number, namespace = ns) => {
+      snapshots.push([namespace, service]);
+      return (store.putSnapshot as NonNullable<RegistryStore['putSnapshot']>)(
+        namespace,
+        service,
+        value,
+        ttlMs,
+      );
+    };
+    const getSnapshot = (service: string, namespace = ns) =>
+      (store.getSnapshot as NonNullable<RegistryStore['getSnapshot']>)(namespace, service);
 
     beforeAll(async () => {
       store = await options.createStore();
     });
     afterEach(async () => {
       await written.cleanUp(store);
+      const overwrite = store.putSnapshot?.bind(store);
+      if (overwrite)
+        await Promise.allSettled(snapshots.map(([space, service]) => overwrite(space, service, '', 1)));
+      snapshots.length = 0;
       ns = nextNamespace();
     });
     afterAll(async () => {
@@ -265,6 +282,95 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
       });
     });
 
+    // One opaque value per service beside its records (core's sealed snapshot of what a reader
+    // decoded): declared by native layouts only, and invisible to everything that reads records.
+    describe('snapshot (when declared)', () => {
+      const declared = () => store.capabilities.snapshot === true;
+
+      it('declares it honestly, and only in the native layout', () => {
+        expect(typeof store.getSnapshot === 'function').toBe(declared());
+        expect(typeof store.putSnapshot === 'function').toBe(declared());
+        if ((store.capabilities.layout ?? 'native') !== 'native')
+          expect(store.capabilities.snapshot).not.toBe(true);
+        for (const layout of store.capabilities.layouts ?? []) {
+          if (layout === 'native' || layout === store.capabilities.layout) continue;
+          const view = (store.withLayout as (layout: KeyLayout) => RegistryStore)(layout);
+          expect(view.capabilities.snapshot, `${layout} view`).not.toBe(true);
+          expect(view.getSnapshot, `${layout} view`).toBeUndefined();
+          expect(view.putSnapshot, `${layout} view`).toBeUndefined();
+        }
+      });
+
+      it('reads null before the first put, then exactly what was put; a put replaces it', async () => {
+        if (!declared()) return;
+        expect(await getSnapshot('account')).toBeNull();
+        // The size of a sealed snapshot of a service of a few thousand instances.
+        const large = asciiValue(1024 * 1024, 11);
+        await putSnapshot('account', large, LONG_TTL_MS);
+        const read = await getSnapshot('account');
+        expect(read?.length).toBe(large.length);
+        expect(read === large, 'identical').toBe(true);
+        await putSnapshot('account', 's1.short', LONG_TTL_MS);
+        expect(await getSnapshot('account')).toBe('s1.short');
+      });
+
+      it('keeps services and namespaces apart', async () => {
+        if (!declared()) return;
+        const other = nextNamespace();
+        await putSnapshot('account', 'mine', LONG_TTL_MS);
+        expect(await getSnapshot('accounts')).toBeNull();
+        expect(await getSnapshot('billing')).toBeNull();
+        expect(await getSnapshot('account', other)).toBeNull();
+        await putSnapshot('account', 'theirs', LONG_TTL_MS, other);
+        expect(await getSnapshot('account')).toBe('mine');
+        expect(await getSnapshot('account', other)).toBe('theirs');
+      });
+
+      it('vanishes after its ttl', async () => {
+        if (!declared()) return;
+        await putSnapshot('short', 'v', shortTtl);
+        await putSnapshot('long', 'v', LONG_TTL_MS);
+        expect(await getSnapshot('short')).toBe('v');
+        await advance(shortTtl * 2);
+        expect(await getSnapshot('short')).toBeNull();
+        expect(await getSnapshot('long')).toBe('v');
+      });
+
+      it('is no record: list, probe, change counters and notices never see it', async () => {
+        if (!declared()) return;
+        const target = ref('account', 'i-1');
+        await store.put(target, 'record', LONG_TTL_MS);
+        const records = await store.list(ns);
+        const counters = store.changeCount
+          ? [await store.changeCount(ns), await store.changeCount(ns, 'account')]
+          : [];
+        const probes = store.probe ? await store.probe(ns, ['account', 'lonely'], 10_000) : [];
+        const seen: string[] = [];
+        const stop = await store.watch?.(ns, (service) => seen.push(service));
+        try {
+          await putSnapshot('account', 'snapshot', LONG_TTL_MS);
+          await putSnapshot('account', 'replaced', LONG_TTL_MS);
+          // A service with a snapshot and no record is no service of the directory.
+          await putSnapshot('lonely', 'snapshot', LONG_TTL_MS);
+          expect(await store.list(ns)).toEqual(records);
+          expect(await store.list(ns, 'account')).toEqual(records);
+          expect(await store.list(ns, 'lonely')).toEqual([]);
+          if (store.changeCount) {
+            expect([await store.changeCount(ns), await store.changeCount(ns, 'account')]).toEqual(counters);
+          }
+          if (store.probe) expect(await store.probe(ns, ['account', 'lonely'], 10_000)).toEqual(probes);
+          if (stop) {
+            // Notices of one namespace arrive in order: once this write's is in, none of the above came.
+            await store.put(ref('marker', 'i-1'), 'v', LONG_TTL_MS);
+            for (let waited = 0; seen.length < 1 && waited < 2000; waited += 20) await sleep(20);
+            expect(seen).toEqual(['marker']);
+          }
+        } finally {
+          await stop?.();
+        }
+      });
+    });
+
     describe.runIf(options.capabilities?.watch ?? true)('watch', () => {
       it('notifies writes and deletes of the namespace, and stops when asked', async () => {
         if (!store.capabilities.watch || !store.watch) return expect(store.watch).toBeUndefined();
@@ -345,10 +451,17 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
       await store.close();
       await store.close();
       const target = { namespace: nextNamespace(), service: 'account', instanceId: 'i-1' };
+      const { getSnapshot, putSnapshot } = store;
       for (const call of [
         () => store.put(target, 'v', 1000),
         () => store.delete(target),
         () => store.list('ns'),
+        ...(getSnapshot && putSnapshot
+          ? [
+              () => getSnapshot.call(store, target.namespace, target.service),
+              () => putSnapshot.call(store, target.namespace, target.service, 'v', 1000),
+            ]
+          : []),
       ]) {
         const error = await call().then(
           () => undefined,
