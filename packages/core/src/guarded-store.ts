@@ -18,6 +18,9 @@ export interface GuardedStore {
   list(namespace: string, service?: string): Promise<StoredRecord[]>;
   /** Present when the store declares `get`. */
   get?(ref: RecordRef): Promise<string | null>;
+  /** Present when the store declares `snapshot`. */
+  getSnapshot?(namespace: string, service: string): Promise<string | null>;
+  putSnapshot?(namespace: string, service: string, value: string, ttlMs: number): Promise<void>;
 }
 
 export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
@@ -48,9 +51,22 @@ export function guardStore(store: RegistryStore, logger: Logger): GuardedStore {
   }
   const get = store.capabilities.get === true ? store.get?.bind(store) : undefined;
   const comparePrevious = store.capabilities.comparePrevious === true;
+  const getSnapshot = store.capabilities.snapshot === true ? store.getSnapshot?.bind(store) : undefined;
+  const putSnapshot = store.capabilities.snapshot === true ? store.putSnapshot?.bind(store) : undefined;
+  const snapshotTarget = (namespace: string, service: string) => () =>
+    `the snapshot of ${namespace}:${service}`;
   return {
     name: store.name,
     comparePrevious,
+    ...(getSnapshot &&
+      putSnapshot && {
+        getSnapshot: (namespace: string, service: string) =>
+          call('getSnapshot', snapshotTarget(namespace, service), () => getSnapshot(namespace, service)),
+        putSnapshot: (namespace: string, service: string, value: string, ttlMs: number) =>
+          call('putSnapshot', snapshotTarget(namespace, service), () =>
+            putSnapshot(namespace, service, value, ttlMs),
+          ),
+      }),
     ...(get && {
       get: (ref: RecordRef) =>
         call(

@@ -62,6 +62,17 @@ export interface RegistryOptions {
    * (rejections are seen at once, and `expiresAt` is the store's).
    */
   expiryCheck?: ExpiryCheck;
+  /**
+   * Cold finds of a service with at least 64 records use the service's snapshot: one value the store
+   * keeps beside the records (stores declaring `snapshot`: memory, Redis, Upstash), sealed by the codec
+   * (gcm), holding what an earlier reader decoded. A reader that holds nothing of the service fetches
+   * it with the listing and decrypts it instead of each record; a record counts only while the store
+   * lists it with the very ciphertext the snapshot names, and its expiry is checked as a cached
+   * record's is (`expiryCheck`). A cold find the snapshot did not serve (missing, stale, another
+   * secret) writes a new one in the background (one value as large as the service's records, which
+   * `close()` waits for). Default true; false neither reads nor writes them.
+   */
+  snapshots?: boolean;
   /** Resources for which two URLs are not reported as a conflict. Default none (apicrud mode: `metric`). */
   conflictExempt?: readonly string[];
   /** Receives debug/info/warn/error lines; never secrets or plaintext records. Default silent. */
@@ -121,6 +132,7 @@ export const REGISTRY_OPTION_KEYS: readonly (keyof RegistryOptions)[] = [
   'jitter',
   'maxRecordBytes',
   'expiryCheck',
+  'snapshots',
   'conflictExempt',
   'logger',
   'clock',
@@ -153,6 +165,7 @@ export interface ResolvedOptions {
   jitter: number;
   maxRecordBytes: number;
   expiryCheck: ExpiryCheck;
+  snapshots: boolean;
   conflictExempt: ReadonlySet<string>;
   logger: Logger;
   clock: Clock;
@@ -257,6 +270,13 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
   if (expiryCheck !== 'halfway' && expiryCheck !== 'every-change') {
     throw new RegistryError('invalid-argument', 'expiryCheck must be "halfway" or "every-change"');
   }
+  const snapshots = options.snapshots ?? true;
+  if (typeof snapshots !== 'boolean') {
+    throw new RegistryError(
+      'invalid-argument',
+      `snapshots must be true or false, got ${describe(snapshots)}`,
+    );
+  }
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   if (!hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {
@@ -279,6 +299,7 @@ function readOptions(options: RegistryOptions): ResolvedOptions {
     jitter,
     maxRecordBytes,
     expiryCheck,
+    snapshots,
     conflictExempt: new Set(conflictExempt),
     logger,
     clock,

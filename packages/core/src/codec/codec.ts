@@ -27,6 +27,21 @@ export interface RecordCodec {
    * when it cannot run synchronously (keys not derived yet, or a backend without synchronous AES).
    */
   decodeRecordSync?(value: string, key: string): DecodedRecord | undefined;
+  /**
+   * Optional: a handle on the ciphertext of `value` (at record key `key`) without decrypting it, for a
+   * reader that was told what it holds by a snapshot (see `sealSnapshot`): its `mark` is compared with
+   * the snapshot's, and it checks later values as a decoded body does. Undefined when `value` is not of
+   * a format that has one (or the keys are not derived yet).
+   */
+  bodyOf?(value: string, key: string): RecordBody | undefined;
+  /**
+   * Optional, with `openSnapshot`: encrypts and authenticates a reader's snapshot of a service (JSON),
+   * bound to `name` (which no record key equals), so a cold reader decrypts one value instead of one
+   * per record. Only holders of the secret can write one a reader accepts.
+   */
+  sealSnapshot?(plaintext: string, name: string): Promise<string>;
+  /** Throws `invalid-record` unless `value` is a snapshot sealed under `name` with one of the secrets. */
+  openSnapshot?(value: string, name: string): Promise<string>;
 }
 
 /** What `RecordCodec.decodeRecord` returns. */
@@ -54,6 +69,14 @@ export interface RecordBody {
    * call `sameBody` before it relies on the new value's own expiry.
    */
   claimedExpiry?(value: string): number | undefined;
+  /**
+   * Identifies the ciphertext (for gcm: key id, IV, tag and length): two bodies of one record key with
+   * the same mark hold the same plaintext, as a writer never reuses an IV for another one. Present on
+   * bodies a snapshot can carry.
+   */
+  readonly mark?: string;
+  /** The characters of `value` after this body and its `.` (the MAC and expiry), when it holds this body. */
+  tailOf?(value: string): string | undefined;
 }
 
 /** One secret, or a list where the first encrypts and all decrypt (key rotation). */

@@ -50,18 +50,41 @@ export interface GcmCodecOptions {
   readonly format?: 'g1' | 'g2';
 }
 
+/**
+ * A snapshot's additional data: its name behind a NUL, which no record key holds, so neither a record
+ * nor a snapshot decrypts as the other.
+ */
+function snapshotAad(name: string): string {
+  return `\u0000snapshot\u0000${name}`;
+}
+
 function invalidRecord(message: string, cause?: unknown): RegistryError {
   return new RegistryError('invalid-record', message, cause === undefined ? undefined : { cause });
 }
 
-/** A decoded `g2` body: checks later values of its key against it and its MAC prefix. */
+/** Characters of a `g2` body up to the end of its IV: `g2.`, the key id, `.`, 16 of base64. */
+const HEAD_CHARS = 28;
+/** The last characters of a `g2` body: at least the 16 bytes of its tag, whatever the padding. */
+const TAG_CHARS = 24;
+/** What a sealed snapshot starts with. */
+const SNAPSHOT_PREFIX = 's1';
+
+/**
+ * A `g2` body: checks later values of its key against it and its MAC prefix. A body decoded from its
+ * value has the prefix at once; one restored for a snapshot (`bodyOf`) computes it on first use.
+ */
 class G2Body implements RecordBody {
   readonly #body: string;
-  readonly #prefix: MacPrefix;
+  #prefix: MacPrefix | (() => MacPrefix);
 
-  constructor(body: string, prefix: MacPrefix) {
+  constructor(body: string, prefix: MacPrefix | (() => MacPrefix)) {
     this.#body = body;
     this.#prefix = prefix;
+  }
+
+  get mark(): string {
+    const body = this.#body;
+    return `${body.length}.${body.slice(0, HEAD_CHARS)}.${body.slice(-TAG_CHARS)}`;
   }
 
   /** Whether `value` starts with this body and a `.`. */
@@ -70,6 +93,10 @@ class G2Body implements RecordBody {
     // A slice compared with `===` is a memory comparison; `startsWith` with a prefix this long walks it
     // character by character, several times slower, and this runs once per refreshed record of a find.
     return value.charCodeAt(bodyEnd) === 46 && value.slice(0, bodyEnd) === this.#body;
+  }
+
+  tailOf(value: string): string | undefined {
+    return this.#startsWithBody(value) ? value.slice(this.#body.length + 1) : undefined;
   }
 
   claimedExpiry(value: string): number | undefined {
@@ -84,6 +111,7 @@ class G2Body implements RecordBody {
     const expiryStart = bodyEnd + MAC_CHARS + 2;
     if (value.charCodeAt(expiryStart - 1) !== 46) throw invalidRecord('gcm value has no expiry field');
     const expiresAt = parseExpiry(value, expiryStart);
+    if (typeof this.#prefix === 'function') this.#prefix = this.#prefix();
     if (expiresAt === undefined || !macMatches(this.#prefix, value, bodyEnd + 1, expiryStart)) {
       throw invalidRecord(EXPIRY_FAILED);
     }
@@ -290,6 +318,61 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
     },
 
     decodeRecord,
+
+    bodyOf(value: string, key: string): RecordBody | undefined {
+      const ring = ready;
+      const fields = ring === undefined ? undefined : splitG2(value);
+      const keys = fields && ring?.byId.get(fields.keyId);
+      if (fields === undefined || keys === undefined) return undefined;
+      // The MAC prefix costs a base64 decode and two SHA-256 blocks: only a value whose expiry must be
+      // checked pays it, not every record a snapshot vouches for.
+      return new G2Body(value.slice(0, fields.bodyEnd), () => {
+        const bytes = decodeBytes(fields.payload);
+        if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm value is truncated');
+        return macPrefix(
+          keys.mac,
+          fields.keyId,
+          bytes.subarray(0, IV_BYTES),
+          bytes.subarray(bytes.length - TAG_BYTES),
+          encodeRecordText(key, 'record key'),
+        );
+      });
+    },
+
+    async sealSnapshot(plaintext: string, name: string): Promise<string> {
+      const { current } = ready ?? (await getKeyring());
+      return `${SNAPSHOT_PREFIX}.${current.id}.${encodeBase64(await seal(plaintext, snapshotAad(name), current))}`;
+    },
+
+    async openSnapshot(value: string, name: string): Promise<string> {
+      const ring = ready ?? (await getKeyring());
+      const parts = typeof value === 'string' ? value.split('.', 4) : [];
+      if (parts.length !== 3 || parts[0] !== SNAPSHOT_PREFIX) throw invalidRecord('not a gcm snapshot');
+      const keys = ring.byId.get(parts[1] as string);
+      if (keys === undefined)
+        throw invalidRecord("snapshot written with an unknown key (another cluster's secret?)");
+      let bytes: Uint8Array;
+      try {
+        bytes = decodeBytes(parts[2] as string);
+      } catch (cause) {
+        throw invalidRecord('gcm snapshot is not valid base64', cause);
+      }
+      if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm snapshot is truncated');
+      let plaintext: string | undefined;
+      try {
+        const aad = encodeRecordText(snapshotAad(name), 'snapshot name');
+        plaintext = decodeUtf8OrUndefined(
+          await backend.decryptGcm(keys.gcm, bytes.subarray(0, IV_BYTES), bytes.subarray(IV_BYTES), aad),
+        );
+      } catch (cause) {
+        throw invalidRecord(
+          'gcm snapshot failed authentication (tampered, or moved from another service)',
+          cause,
+        );
+      }
+      if (plaintext === undefined) throw invalidRecord('gcm snapshot does not hold UTF-8 text');
+      return plaintext;
+    },
 
     decodeRecordSync(value: string, key: string): DecodedRecord | undefined {
       if (ready === undefined || decryptText === undefined) return undefined;

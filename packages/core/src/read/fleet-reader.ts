@@ -8,6 +8,16 @@ import type { StoreTime } from '../store-time.js';
 import { assertName, assertSeconds, describe, MAX_INTERVAL_SECONDS, readArgument } from '../validate.js';
 import { buildUrlMap, compareInstances, type FindResult, type UrlConflict } from './directory.js';
 import { keyOf, RecordReader, type Rejection } from './record-reader.js';
+import {
+  parseSnapshot,
+  SNAPSHOT_MIN_RECORDS,
+  SNAPSHOT_STALE_SHARE,
+  SNAPSHOT_TTLS,
+  type Snapshot,
+  type SnapshotEntry,
+  serializeSnapshot,
+  snapshotName,
+} from './snapshot.js';
 import { type WatchOptions, watchRegistry } from './watch.js';
 
 /** Most asynchronous decodes one `find` keeps in flight. */
@@ -17,6 +27,8 @@ const DECODES_IN_FLIGHT = 64;
 export interface ReadEvents {
   'rejected-record': { key: string; reason: string };
   conflict: UrlConflict;
+  /** A cold find wrote a new snapshot of `service` (see `RegistryOptions.snapshots`). */
+  snapshot: { service: string; records: number; bytes: number };
 }
 
 /**
@@ -30,6 +42,8 @@ export class FleetReader {
   readonly #reader: RecordReader;
   readonly #watchers = new Set<() => Promise<void>>();
   readonly #time: StoreTime | undefined;
+  /** Snapshot writes not done yet, by service: each starts its write now and resolves when it is done. */
+  readonly #snapshotWrites = new Map<string, () => Promise<void>>();
 
   /** `time`: the store's clock, so expiry is checked on the clock writers used (default the local one). */
   constructor(
@@ -62,7 +76,13 @@ export class FleetReader {
   async find(serviceName?: string): Promise<FindResult> {
     if (serviceName !== undefined) assertName(serviceName, 'service name');
     const { namespace, clock, baseUrl, conflictExempt, logger } = this.#options;
+    const reader = this.#reader;
+    const cold = serviceName !== undefined && this.#snapshots && !reader.holds(serviceName);
     const [records] = await Promise.all([this.#store.list(namespace, serviceName), this.#time?.refresh()]);
+    // A reader that holds nothing of a large service fetches its snapshot once the listing says it is
+    // large: a small service's cold find stays one request (serverless and edge functions pay per request).
+    const snapshot =
+      cold && records.length >= SNAPSHOT_MIN_RECORDS ? await this.#readSnapshot(serviceName) : undefined;
     const now = this.#time ? this.#time.now() : clock.now();
     // The reader's clock for `expiryCheck: 'halfway'`; without it every changed value is checked.
     const checkFrom = this.#options.expiryCheck === 'halfway' ? now : undefined;
@@ -70,11 +90,64 @@ export class FleetReader {
     let rejected = 0;
     // Unchanged records are answered from the reader's cache, and with a codec that decodes
     // synchronously the rest too, in one batch with no promise per record; only what is left is awaited.
-    const reader = this.#reader;
     // The listing is complete for its scope: cached records of that scope it lacks have left.
     const pass = reader.beginPass();
     // No record key is built for a cached record: the reader looks it up by service and instance id.
-    const outcomes = records.map((record) => reader.readSync(record, checkFrom));
+    // The snapshot answers in this synchronous pass or not at all, so finds running at once never
+    // see each other's.
+    if (snapshot !== undefined) reader.useSnapshot(serviceName as string, snapshot);
+    let outcomes: (Instance | Rejection | undefined)[];
+    let snapshotHits = 0;
+    try {
+      outcomes = records.map((record) => reader.readSync(record, checkFrom));
+    } finally {
+      if (snapshot !== undefined) snapshotHits = reader.dropSnapshot();
+    }
+    await this.#readMisses(records, outcomes, checkFrom);
+    for (let index = 0; index < outcomes.length; index++) {
+      const outcome = outcomes[index] as Instance | Rejection;
+      let reason: string | undefined;
+      if ('reason' in outcome) reason = outcome.reason;
+      else if (outcome.expiresAt !== null && outcome.expiresAt <= now) reason = 'expired';
+      else instances.push(outcome);
+      if (reason !== undefined) {
+        rejected++;
+        const record = records[index] as StoredRecord;
+        const key = keyOf(record);
+        const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
+        logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
+        this.#events.emit('rejected-record', { key, reason });
+      }
+    }
+    reader.endPass(pass, serviceName);
+    reader.rejectedTotal += rejected;
+    // A cold find of a large service the snapshot did not serve leaves one for the next cold reader.
+    if (
+      cold &&
+      records.length >= SNAPSHOT_MIN_RECORDS &&
+      snapshotHits < SNAPSHOT_STALE_SHARE * records.length
+    ) {
+      this.#scheduleSnapshot(serviceName as string, now);
+    }
+    instances.sort(compareInstances);
+    const { urlMap, conflicts } = buildUrlMap(instances, baseUrl, conflictExempt);
+    for (const conflict of conflicts) {
+      logger.warn('one resource is served from several URLs', {
+        resource: conflict.resource,
+        urls: conflict.urls,
+      });
+      this.#events.emit('conflict', conflict);
+    }
+    return { instances, urlMap, conflicts, rejected };
+  }
+
+  /** Decodes, in place, the records `readSync` left undefined in `outcomes`. */
+  async #readMisses(
+    records: readonly StoredRecord[],
+    outcomes: (Instance | Rejection | undefined)[],
+    checkFrom: number | undefined,
+  ): Promise<void> {
+    const reader = this.#reader;
     const misses: number[] = [];
     for (let index = 0; index < outcomes.length; index++)
       if (outcomes[index] === undefined) misses.push(index);
@@ -98,33 +171,83 @@ export class FleetReader {
       };
       await Promise.all(Array.from({ length: Math.min(DECODES_IN_FLIGHT, left.length) }, decodeNext));
     }
-    for (let index = 0; index < outcomes.length; index++) {
-      const outcome = outcomes[index] as Instance | Rejection;
-      let reason: string | undefined;
-      if ('reason' in outcome) reason = outcome.reason;
-      else if (outcome.expiresAt !== null && outcome.expiresAt <= now) reason = 'expired';
-      else instances.push(outcome);
-      if (reason !== undefined) {
-        rejected++;
-        const record = records[index] as StoredRecord;
-        const key = keyOf(record);
-        const firstSeen = 'firstSeen' in outcome && outcome.firstSeen;
-        logger[firstSeen ? 'warn' : 'debug']('skipped a record', { key, reason });
-        this.#events.emit('rejected-record', { key, reason });
-      }
+  }
+
+  /** Whether this reader reads and writes snapshots: asked to, and store and codec can. */
+  get #snapshots(): boolean {
+    const { snapshots, codec } = this.#options;
+    return (
+      snapshots &&
+      this.#store.getSnapshot !== undefined &&
+      codec.openSnapshot !== undefined &&
+      codec.sealSnapshot !== undefined &&
+      codec.bodyOf !== undefined
+    );
+  }
+
+  /**
+   * The service's snapshot, opened; undefined when there is none or it cannot be used. Never throws:
+   * the find then decodes every record, as without snapshots.
+   */
+  async #readSnapshot(service: string): Promise<Snapshot | undefined> {
+    const { namespace, codec, logger } = this.#options;
+    let reason: string;
+    try {
+      const sealed = await this.#store.getSnapshot?.(namespace, service);
+      if (sealed === null || sealed === undefined) return undefined;
+      const plaintext = await codec.openSnapshot?.(sealed, snapshotName(namespace, service));
+      const snapshot = plaintext === undefined ? undefined : parseSnapshot(plaintext);
+      if (snapshot !== undefined) return snapshot;
+      reason = 'not a snapshot this release reads';
+    } catch (error) {
+      reason = error instanceof Error ? error.message : String(error);
     }
-    reader.endPass(pass, serviceName);
-    reader.rejectedTotal += rejected;
-    instances.sort(compareInstances);
-    const { urlMap, conflicts } = buildUrlMap(instances, baseUrl, conflictExempt);
-    for (const conflict of conflicts) {
-      logger.warn('one resource is served from several URLs', {
-        resource: conflict.resource,
-        urls: conflict.urls,
+    // A store fault is the listing's to report; a snapshot that fails to open was written with
+    // another secret, damaged, or moved from another service, and is replaced by this find.
+    logger.debug('did not use the service snapshot', { service, reason });
+    return undefined;
+  }
+
+  /**
+   * Writes the service's snapshot from what the cache holds now, after the find that asked for it
+   * returned (a timer: the serialization and encryption of a large service take milliseconds that
+   * are not the caller's). At most one write per service at a time; `close()` finishes those pending.
+   */
+  #scheduleSnapshot(service: string, at: number): void {
+    if (this.#snapshotWrites.has(service)) return;
+    const { clock } = this.#options;
+    let written: Promise<void> | undefined;
+    const write = () => {
+      written ??= this.#writeSnapshot(service, at).finally(() => this.#snapshotWrites.delete(service));
+      return written;
+    };
+    const timer = clock.setTimeout(() => void write(), 0);
+    this.#snapshotWrites.set(service, () => {
+      clock.clearTimeout(timer);
+      return write();
+    });
+  }
+
+  /** Never throws: a snapshot that could not be written costs the next cold reader time, nothing else. */
+  async #writeSnapshot(service: string, at: number): Promise<void> {
+    const { namespace, codec, logger, ttlMs } = this.#options;
+    const entries: [string, SnapshotEntry][] = [...this.#reader.snapshotEntries(service)];
+    if (entries.length < SNAPSHOT_MIN_RECORDS) return;
+    try {
+      const sealed = await codec.sealSnapshot?.(
+        serializeSnapshot(at, entries),
+        snapshotName(namespace, service),
+      );
+      if (sealed === undefined) return;
+      await this.#store.putSnapshot?.(namespace, service, sealed, ttlMs * SNAPSHOT_TTLS);
+      logger.debug('wrote the service snapshot', { service, records: entries.length, bytes: sealed.length });
+      this.#events.emit('snapshot', { service, records: entries.length, bytes: sealed.length });
+    } catch (error) {
+      logger.warn('could not write the service snapshot', {
+        service,
+        reason: error instanceof Error ? error.message : String(error),
       });
-      this.#events.emit('conflict', conflict);
     }
-    return { instances, urlMap, conflicts, rejected };
   }
 
   /**
@@ -169,9 +292,12 @@ export class FleetReader {
     return unwatch;
   }
 
-  /** Stops every watcher this reader started. */
+  /** Stops every watcher this reader started, and finishes the snapshot writes it scheduled. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#watchers].map((unwatch) => unwatch()));
+    await Promise.allSettled([
+      ...[...this.#watchers].map((unwatch) => unwatch()),
+      ...[...this.#snapshotWrites.values()].map((write) => write()),
+    ]);
   }
 }
 

@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import { type Instance, parseRecord, recordKey } from '../record.js';
 import type { StoredRecord } from '../store.js';
 import { isValidName } from '../validate.js';
+import type { Snapshot, SnapshotEntry } from './snapshot.js';
 
 export interface Rejection {
   readonly reason: string;
@@ -92,6 +93,10 @@ export class RecordReader {
   readonly #byService = new Map<string, Map<string, CacheEntry>>();
   #cachedChars = 0;
   #pass = 0;
+  /** The snapshot consulted for records of `service` the cache does not hold (`useSnapshot`). */
+  #snapshot: { readonly service: string; readonly snapshot: Snapshot } | undefined;
+  /** Records the snapshot answered without a MAC check since `useSnapshot`. */
+  #snapshotHits = 0;
   rejectedTotal = 0;
 
   constructor(codec: RecordCodec, maxRecordBytes: number) {
@@ -112,6 +117,50 @@ export class RecordReader {
    */
   beginPass(): number {
     return ++this.#pass;
+  }
+
+  /** Whether any record of `service` is cached. */
+  holds(service: string): boolean {
+    return this.#byService.has(service);
+  }
+
+  /**
+   * Until `dropSnapshot`, a record of `service` the cache does not hold is looked up in `snapshot`
+   * before it is decoded (see `#fromSnapshot`).
+   */
+  useSnapshot(service: string, snapshot: Snapshot): void {
+    this.#snapshot = { service, snapshot };
+    this.#snapshotHits = 0;
+  }
+
+  /** Stops consulting the snapshot; returns how many records it answered without a MAC check. */
+  dropSnapshot(): number {
+    this.#snapshot = undefined;
+    return this.#snapshotHits;
+  }
+
+  /**
+   * What a snapshot of `service` holds: every cached record that decoded to an instance with an
+   * expiry and whose codec can mark its ciphertext.
+   */
+  *snapshotEntries(service: string): Generator<[string, SnapshotEntry]> {
+    for (const entry of this.#byService.get(service)?.values() ?? []) {
+      const { outcome, body } = entry;
+      const mark = body?.mark;
+      if (typeof outcome === 'string' || outcome.expiresAt === null || mark === undefined) continue;
+      // A key that does not split into names never decodes, so every entry here sits under its id.
+      yield [
+        entry.slot,
+        {
+          mark,
+          tail: entry.unchecked ? null : (body?.tailOf?.(entry.value) ?? null),
+          expiresAt: outcome.expiresAt,
+          info: outcome.info,
+          status: outcome.status,
+          meta: outcome.meta,
+        },
+      ];
+    }
   }
 
   /** Ends pass `pass` over the records of `service`, or of every service when undefined. */
@@ -137,7 +186,8 @@ export class RecordReader {
       return { reason: `larger than ${this.#maxRecordBytes} bytes`, firstSeen: false };
     }
     const cached = this.#byService.get(record.service)?.get(slotOf(record));
-    if (cached === undefined) return undefined;
+    if (cached === undefined)
+      return this.#snapshot === undefined ? undefined : this.#fromSnapshot(record, now);
     const { outcome, body } = cached;
     const value = record.value;
     const last = value.length - 1;
@@ -185,6 +235,73 @@ export class RecordReader {
     cached.outcome = instance;
     cached.seen = this.#pass;
     cached.recheckAt = recheckAt(now, expiresAt);
+    return instance;
+  }
+
+  /**
+   * The instance a snapshot vouches for, without decrypting: when the snapshot has an entry for the
+   * record's instance id whose mark is that of the listed value's ciphertext (the same key id, IV, tag
+   * and length under the same key: the same plaintext, which the snapshot's writer decoded). Its expiry:
+   * the snapshot's, when the value's MAC and expiry are the very characters the writer authenticated;
+   * else, as for a cached record (`readKnown`), the snapshot's unchecked while a refreshed value claims
+   * no earlier one and the snapshot's expiry is not half spent since it was written; else the value's
+   * own, its MAC checked. Undefined (decode it) for anything else.
+   */
+  #fromSnapshot(record: StoredRecord, now: number | undefined): Instance | undefined {
+    const current = this.#snapshot;
+    if (current === undefined || record.service !== current.service || record.key !== undefined)
+      return undefined;
+    if (record.fault !== undefined) return undefined;
+    const { snapshot } = current;
+    const entry = snapshot.entries.get(record.instanceId);
+    const bodyOf = this.#codec.bodyOf;
+    if (entry === undefined || bodyOf === undefined) return undefined;
+    const { value } = record;
+    const body = bodyOf.call(this.#codec, value, recordKey(record));
+    if (body === undefined || body.mark !== entry.mark) return undefined;
+    let expiresAt = entry.expiresAt;
+    let unchecked = false;
+    let recheck = recheckAt(now, expiresAt);
+    // Served without any cryptography: what counts towards the snapshot's freshness.
+    let fresh = true;
+    const halfway = recheckAt(snapshot.at, expiresAt);
+    if (entry.tail !== null && body.tailOf?.(value) === entry.tail) {
+      // The very MAC and expiry the snapshot's writer checked: as if decoded now.
+    } else if (now !== undefined && now < halfway && this.#laterClaim(body, value, expiresAt)) {
+      unchecked = true;
+      recheck = halfway;
+    } else {
+      let checked: number | undefined;
+      try {
+        checked = body.sameBody(value);
+      } catch (error) {
+        if (error instanceof RegistryError) return undefined;
+        throw error;
+      }
+      if (checked === undefined) return undefined;
+      expiresAt = checked;
+      recheck = recheckAt(now, expiresAt);
+      fresh = false;
+    }
+    const instance: Instance = {
+      name: record.service,
+      id: record.instanceId,
+      info: entry.info,
+      status: entry.status,
+      meta: entry.meta,
+      expiresAt,
+    };
+    this.#remember({
+      slot: record.instanceId,
+      value,
+      unchecked,
+      outcome: instance,
+      body,
+      service: record.service,
+      seen: this.#pass,
+      recheckAt: recheck,
+    });
+    if (fresh) this.#snapshotHits++;
     return instance;
   }
 
