@@ -56,8 +56,10 @@ export type VariantKey =
   | 'refreshed-node'
   | 'refreshed-checked-node'
   | 'cold-node'
+  | 'cold-snapshot-node'
   | 'warm-web'
   | 'cold-web'
+  | 'cold-snapshot-web'
   | 'list'
   | 'core-warm'
   | 'sort'
@@ -177,12 +179,15 @@ function finder(
   store: RedisStore,
   backend: CryptoBackend,
   expiryCheck: ExpiryCheck = 'halfway',
+  snapshots = false,
 ): ServiceRegistry {
+  // Snapshots only where a variant asks: the others measure what a reader pays record by record.
   return new ServiceRegistry({
     store,
     codec: gcmCodec(SECRET, { backend }),
     namespace: NAMESPACE,
     expiryCheck,
+    snapshots,
   });
 }
 
@@ -262,16 +267,28 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
         const { ms, result } = await timed(() => registry.find(SERVICE));
         return { ms, count: result.instances.length };
       };
-      const cold = (backend: CryptoBackend) => async () => {
-        // A fresh registry: empty decrypt cache, keys derived on first use.
-        const registry = finder(store, backend);
-        const { ms, result } = await timed(() => registry.find(SERVICE));
+      const cold =
+        (backend: CryptoBackend, snapshots = false) =>
+        async () => {
+          // A fresh registry: empty decrypt cache, keys derived on first use.
+          const registry = finder(store, backend, 'halfway', snapshots);
+          const { ms, result } = await timed(() => registry.find(SERVICE));
+          // Untimed: a snapshot write this find scheduled (none when the snapshot served it).
+          await registry.close();
+          return { ms, count: result.instances.length };
+        };
+      // Before each snapshot run: a reader that finds the service's snapshot stale (or none) writes one,
+      // as the first cold reader after a change does in a fleet.
+      const freshSnapshot = async () => {
+        const registry = finder(store, nodeBackend, 'halfway', true);
+        await registry.find(SERVICE);
         await registry.close();
-        return { ms, count: result.instances.length };
       };
       // find(service) on a single Redis is one SORT_RO … GET; the list script (EVALSHA_RO) runs only to
       // prune a stale index. The writing forms stay counted for a store that sends them.
       const scripts = ['sort_ro', 'sort', 'evalsha_ro', 'evalsha', 'eval_ro', 'eval'];
+      // The snapshot's GET follows the listing (only a service of 64 or more records gets one).
+      const snapshotCommands = [...scripts, 'get'];
       const variants: Variant[] = [
         // Warm: nothing changed since this registry's last find (an untimed find first catches up with the
         // records the steady variant rewrote).
@@ -301,11 +318,25 @@ export async function benchFind(options: FindOptions): Promise<FindResult> {
           warm(checkedNode),
           { prepare: () => refreshSome(size) },
         ),
-        variant('cold-node', 'find() cold · node:crypto', scripts, cold(nodeBackend)),
+        variant('cold-node', 'find() cold, no snapshot · node:crypto', scripts, cold(nodeBackend)),
+        variant(
+          'cold-snapshot-node',
+          'find() cold, with the service snapshot · node:crypto',
+          snapshotCommands,
+          cold(nodeBackend, true),
+          { prepare: freshSnapshot },
+        ),
         variant('warm-web', 'find() warm · Web Crypto', scripts, warm(warmWeb), {
           prepare: () => warmWeb.find(SERVICE),
         }),
-        variant('cold-web', 'find() cold · Web Crypto', scripts, cold(webCryptoBackend)),
+        variant('cold-web', 'find() cold, no snapshot · Web Crypto', scripts, cold(webCryptoBackend)),
+        variant(
+          'cold-snapshot-web',
+          'find() cold, with the service snapshot · Web Crypto',
+          snapshotCommands,
+          cold(webCryptoBackend, true),
+          { prepare: freshSnapshot },
+        ),
         variant('list', 'store.list() alone (SORT_RO … GET + reply, no decrypt)', scripts, async () => {
           const { ms, result } = await timed(() => store.list(NAMESPACE, SERVICE));
           return { ms, count: result.length };
