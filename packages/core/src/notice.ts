@@ -30,6 +30,11 @@ export function warnLoudly(
 }
 
 /** A failure's message with its cause's, so `health().lastError.message` says why (refused, timed out, ...). */
+/** The message of what was thrown: an `Error`'s, or the thrown value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function describeCause(error: unknown): string {
   const cause = (error as { cause?: unknown } | null)?.cause;
   if (cause instanceof Error && cause.message) return cause.message;

@@ -1,6 +1,7 @@
 import { RegistryError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { GuardedStore } from '../guarded-store.js';
+import { messageOf } from '../notice.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Instance } from '../record.js';
 import type { StoredRecord } from '../store.js';
@@ -42,6 +43,8 @@ export class FleetReader {
   readonly #reader: RecordReader;
   readonly #watchers = new Set<() => Promise<void>>();
   readonly #time: StoreTime | undefined;
+  /** Whether this reader reads and writes snapshots: asked to, and store and codec can. */
+  readonly #snapshots: boolean;
   /** Snapshot writes not done yet, by service: each starts its write now and resolves when it is done. */
   readonly #snapshotWrites = new Map<string, () => Promise<void>>();
 
@@ -57,6 +60,13 @@ export class FleetReader {
     this.#store = store;
     this.#events = events;
     this.#reader = new RecordReader(options.codec, options.maxRecordBytes);
+    const { codec } = options;
+    this.#snapshots =
+      options.snapshots &&
+      store.getSnapshot !== undefined &&
+      codec.openSnapshot !== undefined &&
+      codec.sealSnapshot !== undefined &&
+      codec.bodyOf !== undefined;
   }
 
   /**
@@ -173,18 +183,6 @@ export class FleetReader {
     }
   }
 
-  /** Whether this reader reads and writes snapshots: asked to, and store and codec can. */
-  get #snapshots(): boolean {
-    const { snapshots, codec } = this.#options;
-    return (
-      snapshots &&
-      this.#store.getSnapshot !== undefined &&
-      codec.openSnapshot !== undefined &&
-      codec.sealSnapshot !== undefined &&
-      codec.bodyOf !== undefined
-    );
-  }
-
   /**
    * The service's snapshot, opened; undefined when there is none or it cannot be used. Never throws:
    * the find then decodes every record, as without snapshots.
@@ -200,7 +198,7 @@ export class FleetReader {
       if (snapshot !== undefined) return snapshot;
       reason = 'not a snapshot this release reads';
     } catch (error) {
-      reason = error instanceof Error ? error.message : String(error);
+      reason = messageOf(error);
     }
     // A store fault is the listing's to report; a snapshot that fails to open was written with
     // another secret, damaged, or moved from another service, and is replaced by this find.
@@ -245,7 +243,7 @@ export class FleetReader {
     } catch (error) {
       logger.warn('could not write the service snapshot', {
         service,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: messageOf(error),
       });
     }
   }

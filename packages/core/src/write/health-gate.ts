@@ -1,4 +1,5 @@
 import { RegistryError } from '../errors.js';
+import { messageOf } from '../notice.js';
 import type { Clock } from '../runtime.js';
 
 /** A health check: resolves true (or anything but `false`) when this instance can serve. */
@@ -65,7 +66,7 @@ export class HealthGate {
       if (outcome === 'timeout') return `no answer within ${this.#timeoutMs} ms (healthTimeout)`;
       return outcome === false ? 'the check returned false' : null;
     } catch (error) {
-      return `the check threw: ${error instanceof Error ? error.message : String(error)}`;
+      return `the check threw: ${messageOf(error)}`;
     } finally {
       this.#clock.clearTimeout(timer);
     }
