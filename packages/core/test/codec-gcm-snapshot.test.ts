@@ -56,7 +56,32 @@ describe('gcm snapshots', () => {
     const restored = codec.bodyOf?.(refreshed, KEY);
     expect(restored?.mark).toBe(decoded?.body?.mark);
     expect(codec.bodyOf?.(changed, KEY)?.mark).not.toBe(decoded?.body?.mark);
-    expect(restored?.tailOf?.(value)).toBe(value.slice(value.indexOf('.', 12) + 1));
+    const mac = value.slice(value.indexOf('.', 12) + 1, value.lastIndexOf('.'));
+    expect(restored?.macOf?.(value)).toBe(mac);
+    const hasTail = (of: string, expiresAt: number, text = `.${mac}.`) =>
+      restored?.hasTail?.(of, text, 1, text.length - 1, expiresAt);
+    expect(hasTail(value, 1_000_000)).toBe(true);
+    expect(hasTail(value, 1_000_001)).toBe(false);
+    expect(hasTail(value, 1_000_000, `.${mac.slice(1)}x.`)).toBe(false);
+    expect(hasTail(value, 1_000_000, '..')).toBe(false);
+    expect(hasTail(refreshed, 2_000_000)).toBe(false);
+    expect(hasTail(changed, 1_000_000)).toBe(false);
+    expect(restored?.macOf?.(changed)).toBeUndefined();
+    const mark = decoded?.body?.mark as string;
+    // In place, inside a longer text.
+    const within = (text: string) => `ab${text}cd`;
+    expect(restored?.hasMark?.(within(mark), 2, 2 + mark.length)).toBe(true);
+    expect(codec.bodyOf?.(changed, KEY)?.hasMark?.(within(mark), 2, 2 + mark.length)).toBe(false);
+    for (const other of [
+      '',
+      mark.slice(1),
+      `${mark}x`,
+      mark.replace(/.$/, 'x'),
+      `9${mark}`,
+      mark.replace('.', ','),
+    ]) {
+      expect(restored?.hasMark?.(within(other), 2, 2 + other.length)).toBe(false);
+    }
     expect(restored?.claimedExpiry?.(value)).toBe(1_000_000);
     expect(restored?.sameBody(value)).toBe(1_000_000);
     expect(restored?.sameBody(changed)).toBeUndefined();
@@ -68,19 +93,84 @@ describe('gcm snapshots', () => {
   });
 
   it('parseSnapshot reads what serializeSnapshot writes and refuses other shapes', () => {
+    const info = (ipv4: string | null) => ({
+      endpoints: ['a', 'b'],
+      ipv4,
+      port: 1,
+      publicUrl: 'https://a.example',
+      created: 'x',
+    });
     const entry = {
       mark: 'm',
-      tail: null,
+      mac: null,
       expiresAt: 5,
-      info: { endpoints: [], ipv4: null, port: 1, publicUrl: 'https://a.example', created: 'x' },
+      info: info(null),
       status: 'up' as const,
-      meta: {},
+      meta: { zone: 'a' },
     };
-    const parsed = parseSnapshot(serializeSnapshot(3, [['i-1', entry]]));
+    const second = {
+      ...entry,
+      mark: 'n',
+      mac: 'M'.repeat(22),
+      info: info('10.0.0.1'),
+      status: 'down' as const,
+    };
+    const json = serializeSnapshot(3, [
+      ['i-1', entry],
+      ['i-2', second],
+    ]);
+    const parsed = parseSnapshot(json);
     expect(parsed?.at).toBe(3);
-    expect(parsed?.entries.get('i-1')).toEqual(entry);
-    for (const json of ['', '[]', '{"v":2,"at":1,"r":[]}', '{"v":1,"r":[]}', '{"v":1,"at":1,"r":[[1]]}']) {
-      expect(parseSnapshot(json)).toBeUndefined();
+    expect(parsed?.size).toBe(2);
+    expect(parsed?.entry('i-1')).toEqual(entry);
+    expect(parsed?.entry('i-2')).toEqual(second);
+    expect(parsed?.entry('i-3')).toBeUndefined();
+    // Values the rows share are written once.
+    expect(JSON.parse(json).d).toEqual([['a', 'b'], 'https://a.example', 'x', { zone: 'a' }]);
+    const row = ['i-1', 1, 0, 5, 'up', 0, null, 1, 1, 2, 3];
+    const snapshot = (d: unknown[], r: unknown[], k = 'm') => JSON.stringify({ v: 2, at: 1, d, k, r });
+    const d = [['a'], 'https://a.example', 'x', {}];
+    expect(parseSnapshot(snapshot(d, row))?.entry('i-1')?.info.endpoints).toEqual(['a']);
+    for (const bad of [
+      '',
+      '[]',
+      '{"v":1,"at":1,"r":[]}',
+      '{"v":2,"r":[],"d":[]}',
+      '{"v":2,"at":1,"r":[]}',
+      '{"v":2,"at":1,"d":[],"r":[]}',
+      snapshot(d, row, ''),
+      snapshot(d, row, 'mm'),
+      snapshot(
+        d,
+        row.map((value, index) => (index === 2 ? -1 : value)),
+      ),
+      snapshot(d, row.slice(1)),
+      snapshot(d, [...row, ...row.slice(1)]),
+      snapshot(
+        d,
+        row.map((value, index) => (index === 0 ? 7 : value)),
+      ),
+      // A reference out of range, or to a value of the wrong kind.
+      snapshot(
+        d,
+        row.map((value, index) => (index === 5 ? 9 : value)),
+      ),
+      snapshot(
+        d,
+        row.map((value, index) => (index === 5 ? 1 : value)),
+      ),
+      snapshot(
+        d,
+        row.map((value, index) => (index === 8 ? 0.5 : value)),
+      ),
+      snapshot(
+        d,
+        row.map((value, index) => (index === 10 ? 2 : value)),
+      ),
+      snapshot([[1], 'u', 'x', {}], row),
+      snapshot([['a'], 'u', 'x', { zone: 1 }], row),
+    ]) {
+      expect(parseSnapshot(bad)).toBeUndefined();
     }
   });
 });

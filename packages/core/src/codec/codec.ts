@@ -75,8 +75,15 @@ export interface RecordBody {
    * bodies a snapshot can carry.
    */
   readonly mark?: string;
-  /** The characters of `value` after this body and its `.` (the MAC and expiry), when it holds this body. */
-  tailOf?(value: string): string | undefined;
+  /** Whether `text[start, end)` is this body's `mark` (compared in place). Present with `mark`. */
+  hasMark?(text: string, start: number, end: number): boolean;
+  /** The MAC characters of `value` when it holds this body and a well-formed expiry field (not checked). */
+  macOf?(value: string): string | undefined;
+  /**
+   * Whether `value` holds this body, exactly the MAC `text[start, end)` and exactly the expiry field of
+   * `expiresAt`: a value a reader that checked that MAC before may take without checking it again.
+   */
+  hasTail?(value: string, text: string, start: number, end: number, expiresAt: number): boolean;
 }
 
 /** One secret, or a list where the first encrypts and all decrypt (key rotation). */

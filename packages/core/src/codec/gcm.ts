@@ -11,6 +11,7 @@ import {
   expiryText,
   G2_PREFIX,
   type G2Fields,
+  g2BodyEnd,
   IV_BYTES,
   MAC_CHARS,
   type MacPrefix,
@@ -75,16 +76,55 @@ const SNAPSHOT_PREFIX = 's1';
  */
 class G2Body implements RecordBody {
   readonly #body: string;
-  #prefix: MacPrefix | (() => MacPrefix);
+  #prefix: MacPrefix | undefined;
+  /** For a restored body: how to compute the prefix, and from what (kept here, not in a closure). */
+  readonly #restore: RestorePrefix | undefined;
+  readonly #keys: SecretKeys | undefined;
+  readonly #key: string | undefined;
 
-  constructor(body: string, prefix: MacPrefix | (() => MacPrefix)) {
+  constructor(body: string, prefix: MacPrefix);
+  constructor(body: string, prefix: undefined, restore: RestorePrefix, keys: SecretKeys, key: string);
+  constructor(
+    body: string,
+    prefix: MacPrefix | undefined,
+    restore?: RestorePrefix,
+    keys?: SecretKeys,
+    key?: string,
+  ) {
     this.#body = body;
     this.#prefix = prefix;
+    this.#restore = restore;
+    this.#keys = keys;
+    this.#key = key;
   }
 
   get mark(): string {
     const body = this.#body;
     return `${body.length}.${body.slice(0, HEAD_CHARS)}.${body.slice(-TAG_CHARS)}`;
+  }
+
+  hasMark(text: string, start: number, end: number): boolean {
+    // Compared in place: a cold find asks this of every record a snapshot vouches for, and building
+    // the mark to compare it would allocate a string each time.
+    const body = this.#body;
+    // The length in front, read as digits up to its `.`.
+    let length = 0;
+    let at = start;
+    for (; at < end; at++) {
+      const digit = text.charCodeAt(at) - 48;
+      if (digit < 0 || digit > 9) break;
+      length = length * 10 + digit;
+    }
+    const headAt = at + 1;
+    const tagAt = headAt + HEAD_CHARS + 1;
+    if (at === start || length !== body.length || end !== tagAt + TAG_CHARS) return false;
+    if (text.charCodeAt(at) !== 46 || text.charCodeAt(tagAt - 1) !== 46) return false;
+    for (let index = 0; index < HEAD_CHARS; index++)
+      if (text.charCodeAt(headAt + index) !== body.charCodeAt(index)) return false;
+    const tagFrom = body.length - TAG_CHARS;
+    for (let index = 0; index < TAG_CHARS; index++)
+      if (text.charCodeAt(tagAt + index) !== body.charCodeAt(tagFrom + index)) return false;
+    return true;
   }
 
   /** Whether `value` starts with this body and a `.`. */
@@ -95,8 +135,17 @@ class G2Body implements RecordBody {
     return value.charCodeAt(bodyEnd) === 46 && value.slice(0, bodyEnd) === this.#body;
   }
 
-  tailOf(value: string): string | undefined {
-    return this.#startsWithBody(value) ? value.slice(this.#body.length + 1) : undefined;
+  macOf(value: string): string | undefined {
+    const macStart = this.#body.length + 1;
+    return this.claimedExpiry(value) === undefined ? undefined : value.slice(macStart, macStart + MAC_CHARS);
+  }
+
+  hasTail(value: string, text: string, start: number, end: number, expiresAt: number): boolean {
+    if (end - start !== MAC_CHARS || this.claimedExpiry(value) !== expiresAt) return false;
+    const macStart = this.#body.length + 1;
+    for (let index = 0; index < MAC_CHARS; index++)
+      if (value.charCodeAt(macStart + index) !== text.charCodeAt(start + index)) return false;
+    return true;
   }
 
   claimedExpiry(value: string): number | undefined {
@@ -111,13 +160,20 @@ class G2Body implements RecordBody {
     const expiryStart = bodyEnd + MAC_CHARS + 2;
     if (value.charCodeAt(expiryStart - 1) !== 46) throw invalidRecord('gcm value has no expiry field');
     const expiresAt = parseExpiry(value, expiryStart);
-    if (typeof this.#prefix === 'function') this.#prefix = this.#prefix();
+    this.#prefix ??= (this.#restore as RestorePrefix)(
+      this.#body,
+      this.#keys as SecretKeys,
+      this.#key as string,
+    );
     if (expiresAt === undefined || !macMatches(this.#prefix, value, bodyEnd + 1, expiryStart)) {
       throw invalidRecord(EXPIRY_FAILED);
     }
     return expiresAt;
   }
 }
+
+/** The MAC prefix of a `g2` body (`g2.<key id>.<payload>`) at record key `key`. */
+type RestorePrefix = (body: string, keys: SecretKeys, key: string) => MacPrefix;
 
 /** A value split and checked up to its decryption. */
 interface Sealed {
@@ -176,7 +232,8 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
   const written = new Map<string, WrittenBody>();
   const decodeBytes = backend.decodeBase64 ?? decodeBase64;
   // Bytes a synchronous decode uses at once: a backend's reused buffer will do.
-  const decodeTransient = backend.decodeBase64Transient ?? decodeBytes;
+  const decodeTransient: (text: string, authenticated?: boolean) => Uint8Array =
+    backend.decodeBase64Transient ?? decodeBytes;
 
   const seal = async (plaintext: string, key: string, keys: SecretKeys): Promise<Uint8Array> => {
     const iv = backend.randomBytes(IV_BYTES);
@@ -245,6 +302,21 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       body: new G2Body(value.slice(0, fields.bodyEnd), prefix),
     };
   };
+
+  // The MAC prefix costs a base64 decode and two SHA-256 blocks: a body restored for a snapshot
+  // (`bodyOf`) computes it only when a value's expiry must be checked, not for every record.
+  const restorePrefix: RestorePrefix = (body, keys, key) => {
+    const bytes = decodeBytes(body.slice(body.indexOf('.', 3) + 1));
+    if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm value is truncated');
+    return macPrefix(
+      keys.mac,
+      keys.id,
+      bytes.subarray(0, IV_BYTES),
+      bytes.subarray(bytes.length - TAG_BYTES),
+      encodeRecordText(key, 'record key'),
+    );
+  };
+  let lastKeys: SecretKeys | undefined;
 
   const failedOpen = (cause: unknown): RegistryError =>
     invalidRecord('gcm value failed authentication (tampered, or copied from another key)', cause);
@@ -321,22 +393,18 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
 
     bodyOf(value: string, key: string): RecordBody | undefined {
       const ring = ready;
-      const fields = ring === undefined ? undefined : splitG2(value);
-      const keys = fields && ring?.byId.get(fields.keyId);
-      if (fields === undefined || keys === undefined) return undefined;
-      // The MAC prefix costs a base64 decode and two SHA-256 blocks: only a value whose expiry must be
-      // checked pays it, not every record a snapshot vouches for.
-      return new G2Body(value.slice(0, fields.bodyEnd), () => {
-        const bytes = decodeBytes(fields.payload);
-        if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm value is truncated');
-        return macPrefix(
-          keys.mac,
-          fields.keyId,
-          bytes.subarray(0, IV_BYTES),
-          bytes.subarray(bytes.length - TAG_BYTES),
-          encodeRecordText(key, 'record key'),
-        );
-      });
+      const bodyEnd = ring === undefined ? -1 : g2BodyEnd(value);
+      if (ring === undefined || bodyEnd < 0) return undefined;
+      // A fleet's values nearly all carry one key id: the last one found is tried before a lookup,
+      // which would slice the id out of every value and hash it.
+      let keys = lastKeys;
+      const keyEnd = 3 + (keys?.id.length ?? 0);
+      if (keys === undefined || value.charCodeAt(keyEnd) !== 46 || !value.startsWith(keys.id, 3)) {
+        keys = ring.byId.get(value.slice(3, value.indexOf('.', 3)));
+        if (keys === undefined) return undefined;
+        lastKeys = keys;
+      }
+      return new G2Body(value.slice(0, bodyEnd), undefined, restorePrefix, keys, key);
     },
 
     async sealSnapshot(plaintext: string, name: string): Promise<string> {
@@ -351,9 +419,12 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       const keys = ring.byId.get(parts[1] as string);
       if (keys === undefined)
         throw invalidRecord("snapshot written with an unknown key (another cluster's secret?)");
+      // A synchronous backend decrypts from a reused buffer straight to text: a snapshot is megabytes,
+      // and each copy of it costs a cold find milliseconds.
+      const sync = decryptText !== undefined;
       let bytes: Uint8Array;
       try {
-        bytes = decodeBytes(parts[2] as string);
+        bytes = sync ? decodeTransient(parts[2] as string, true) : decodeBytes(parts[2] as string);
       } catch (cause) {
         throw invalidRecord('gcm snapshot is not valid base64', cause);
       }
@@ -361,9 +432,11 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       let plaintext: string | undefined;
       try {
         const aad = encodeRecordText(snapshotAad(name), 'snapshot name');
-        plaintext = decodeUtf8OrUndefined(
-          await backend.decryptGcm(keys.gcm, bytes.subarray(0, IV_BYTES), bytes.subarray(IV_BYTES), aad),
-        );
+        const iv = bytes.subarray(0, IV_BYTES);
+        const sealed = bytes.subarray(IV_BYTES);
+        plaintext = sync
+          ? decryptText(keys.gcm, iv, sealed, aad)
+          : decodeUtf8OrUndefined(await backend.decryptGcm(keys.gcm, iv, sealed, aad));
       } catch (cause) {
         throw invalidRecord(
           'gcm snapshot failed authentication (tampered, or moved from another service)',

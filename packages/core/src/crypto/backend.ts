@@ -65,9 +65,11 @@ export interface CryptoBackend {
   /**
    * Optional: `decodeBase64` into a buffer the backend reuses: the bytes are valid only until the next
    * call, so only a caller that uses them at once and synchronously (the batch decode of a cold `find`)
-   * may take them. Spares one buffer per record.
+   * may take them. Spares one buffer per record. With `authenticated` the caller authenticates the
+   * bytes whole (a snapshot, megabytes long), so the backend may skip its check that `text` is their
+   * canonical encoding: a text that is not still decodes to bytes that must then pass AES-GCM.
    */
-  decodeBase64Transient?(text: string): Uint8Array;
+  decodeBase64Transient?(text: string, authenticated?: boolean): Uint8Array;
 }
 
 const backendMethods = [

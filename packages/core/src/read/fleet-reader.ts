@@ -91,8 +91,8 @@ export class FleetReader {
     const [records] = await Promise.all([this.#store.list(namespace, serviceName), this.#time?.refresh()]);
     // A reader that holds nothing of a large service fetches its snapshot once the listing says it is
     // large: a small service's cold find stays one request (serverless and edge functions pay per request).
-    const snapshot =
-      cold && records.length >= SNAPSHOT_MIN_RECORDS ? await this.#readSnapshot(serviceName) : undefined;
+    const large = cold && records.length >= SNAPSHOT_MIN_RECORDS;
+    const snapshot = large ? await this.#readSnapshot(serviceName) : undefined;
     const now = this.#time ? this.#time.now() : clock.now();
     // The reader's clock for `expiryCheck: 'halfway'`; without it every changed value is checked.
     const checkFrom = this.#options.expiryCheck === 'halfway' ? now : undefined;
@@ -132,11 +132,7 @@ export class FleetReader {
     reader.endPass(pass, serviceName);
     reader.rejectedTotal += rejected;
     // A cold find of a large service the snapshot did not serve leaves one for the next cold reader.
-    if (
-      cold &&
-      records.length >= SNAPSHOT_MIN_RECORDS &&
-      snapshotHits < SNAPSHOT_STALE_SHARE * records.length
-    ) {
+    if (large && snapshotHits < SNAPSHOT_STALE_SHARE * records.length) {
       this.#scheduleSnapshot(serviceName as string, now);
     }
     instances.sort(compareInstances);

@@ -148,12 +148,13 @@ export class RecordReader {
       const { outcome, body } = entry;
       const mark = body?.mark;
       if (typeof outcome === 'string' || outcome.expiresAt === null || mark === undefined) continue;
+      const mac = entry.unchecked ? undefined : body?.macOf?.(entry.value);
       // A key that does not split into names never decodes, so every entry here sits under its id.
       yield [
         entry.slot,
         {
           mark,
-          tail: entry.unchecked ? null : (body?.tailOf?.(entry.value) ?? null),
+          mac: mac ?? null,
           expiresAt: outcome.expiresAt,
           info: outcome.info,
           status: outcome.status,
@@ -211,14 +212,7 @@ export class RecordReader {
       cached.seen = this.#pass;
       return outcome;
     }
-    let expiresAt: number | undefined;
-    try {
-      expiresAt = body.sameBody(value);
-    } catch (error) {
-      // A forged or damaged expiry field: the full decode rejects it, and says why once.
-      if (error instanceof RegistryError) return undefined;
-      throw error;
-    }
+    const expiresAt = this.#checkedExpiry(body, value);
     if (expiresAt === undefined) return undefined;
     const instance: Instance = {
       name: outcome.name,
@@ -253,31 +247,28 @@ export class RecordReader {
       return undefined;
     if (record.fault !== undefined) return undefined;
     const { snapshot } = current;
-    const entry = snapshot.entries.get(record.instanceId);
+    const row = snapshot.rowOf(record.instanceId);
     const bodyOf = this.#codec.bodyOf;
-    if (entry === undefined || bodyOf === undefined) return undefined;
+    if (row < 0 || bodyOf === undefined) return undefined;
     const { value } = record;
     const body = bodyOf.call(this.#codec, value, recordKey(record));
-    if (body === undefined || body.mark !== entry.mark) return undefined;
-    let expiresAt = entry.expiresAt;
+    const { text } = snapshot;
+    const macStart = snapshot.macStart(row);
+    if (body === undefined || body.hasMark?.(text, snapshot.markStart(row), macStart) !== true)
+      return undefined;
+    let expiresAt = snapshot.expiresAt(row);
     let unchecked = false;
     let recheck = recheckAt(now, expiresAt);
     // Served without any cryptography: what counts towards the snapshot's freshness.
     let fresh = true;
     const halfway = recheckAt(snapshot.at, expiresAt);
-    if (entry.tail !== null && body.tailOf?.(value) === entry.tail) {
+    if (body.hasTail?.(value, text, macStart, snapshot.macEnd(row), expiresAt) === true) {
       // The very MAC and expiry the snapshot's writer checked: as if decoded now.
     } else if (now !== undefined && now < halfway && this.#laterClaim(body, value, expiresAt)) {
       unchecked = true;
       recheck = halfway;
     } else {
-      let checked: number | undefined;
-      try {
-        checked = body.sameBody(value);
-      } catch (error) {
-        if (error instanceof RegistryError) return undefined;
-        throw error;
-      }
+      const checked = this.#checkedExpiry(body, value);
       if (checked === undefined) return undefined;
       expiresAt = checked;
       recheck = recheckAt(now, expiresAt);
@@ -286,9 +277,9 @@ export class RecordReader {
     const instance: Instance = {
       name: record.service,
       id: record.instanceId,
-      info: entry.info,
-      status: entry.status,
-      meta: entry.meta,
+      info: snapshot.info(row),
+      status: snapshot.status(row),
+      meta: snapshot.meta(row),
       expiresAt,
     };
     this.#remember({
@@ -303,6 +294,19 @@ export class RecordReader {
     });
     if (fresh) this.#snapshotHits++;
     return instance;
+  }
+
+  /**
+   * `value`'s expiry when it holds `body` and its expiry's MAC checks out; undefined otherwise (a
+   * forged or damaged expiry field too: the full decode rejects it, and says why once).
+   */
+  #checkedExpiry(body: RecordBody, value: string): number | undefined {
+    try {
+      return body.sameBody(value);
+    } catch (error) {
+      if (error instanceof RegistryError) return undefined;
+      throw error;
+    }
   }
 
   /**
