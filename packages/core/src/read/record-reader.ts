@@ -125,10 +125,12 @@ export class RecordReader {
   }
 
   /**
-   * Until `dropSnapshot`, a record of `service` the cache does not hold is looked up in `snapshot`
-   * before it is decoded (see `#fromSnapshot`).
+   * Until `dropSnapshot`, a record of `service` is looked up in `snapshot` before it is decoded (see
+   * `#fromSnapshot`); ignored when the cache holds any record of `service`.
    */
   useSnapshot(service: string, snapshot: Snapshot): void {
+    // Only for a service the cache holds nothing of: `readKnown` then skips the cache for it.
+    if (this.holds(service)) return;
     this.#snapshot = { service, snapshot };
     this.#snapshotHits = 0;
   }
@@ -186,9 +188,12 @@ export class RecordReader {
     if (record.value.length > this.#maxRecordBytes) {
       return { reason: `larger than ${this.#maxRecordBytes} bytes`, firstSeen: false };
     }
+    // The snapshot's service had nothing cached when the pass began, and a listing names each record
+    // once: no lookup for a cached entry (a cold find of 10,000 spares 10,000 misses).
+    const snapshot = this.#snapshot;
+    if (snapshot !== undefined && record.service === snapshot.service) return this.#fromSnapshot(record, now);
     const cached = this.#byService.get(record.service)?.get(slotOf(record));
-    if (cached === undefined)
-      return this.#snapshot === undefined ? undefined : this.#fromSnapshot(record, now);
+    if (cached === undefined) return undefined;
     const { outcome, body } = cached;
     const value = record.value;
     const last = value.length - 1;
