@@ -1,6 +1,7 @@
 // The gcm codec's service snapshots and the bodies it restores for them (see read/snapshot.ts).
 import { describe, expect, it } from 'vitest';
 import { gcmCodec } from '../src/codec/gcm.js';
+import { nodeCryptoBackend } from '../src/crypto/node.js';
 import { webCryptoBackend } from '../src/crypto/web.js';
 import { RegistryError } from '../src/errors.js';
 import { parseSnapshot, serializeSnapshot } from '../src/read/snapshot.js';
@@ -20,10 +21,21 @@ async function rejects(promise: Promise<unknown>): Promise<RegistryError> {
 
 describe('gcm snapshots', () => {
   it('seal and open round-trip, bound to their name, on both backends', async () => {
-    for (const codec of [gcmCodec(SECRET), gcmCodec(SECRET, { backend: webCryptoBackend })]) {
+    const backends = [nodeCryptoBackend, webCryptoBackend];
+    for (const codec of backends.map((backend) => gcmCodec(SECRET, { backend }))) {
       const sealed = (await codec.sealSnapshot?.('{"v":1}', 'reg:orders')) as string;
       expect(sealed).toMatch(/^s1\.[A-Za-z0-9_-]{8}\./);
       expect(await codec.openSnapshot?.(sealed, 'reg:orders')).toBe('{"v":1}');
+      // Text beyond ASCII, and a snapshot larger than any buffer reused before it (node:crypto opens
+      // one into a buffer it keeps): both backends open what either sealed.
+      const text = JSON.stringify({ city: 'Zürich ✓ 東京', pad: 'x'.repeat(300_000) });
+      for (const other of backends.map((backend) => gcmCodec(SECRET, { backend }))) {
+        const large = (await other.sealSnapshot?.(text, 'reg:orders')) as string;
+        expect(await codec.openSnapshot?.(large, 'reg:orders')).toBe(text);
+        const flipped = large.length - 30;
+        const damaged = `${large.slice(0, flipped)}${large[flipped] === 'A' ? 'B' : 'A'}${large.slice(flipped + 1)}`;
+        await rejects(codec.openSnapshot?.(damaged, 'reg:orders') as Promise<string>);
+      }
       await rejects(codec.openSnapshot?.(sealed, 'reg:billing') as Promise<string>);
       // A snapshot is no record, and a record no snapshot, even under a name equal to its key.
       await rejects(codec.decode(sealed, 'reg:orders'));

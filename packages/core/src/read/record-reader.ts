@@ -130,9 +130,9 @@ export class RecordReader {
    */
   useSnapshot(service: string, snapshot: Snapshot): void {
     // Only for a service the cache holds nothing of: `readKnown` then skips the cache for it.
+    this.#snapshotHits = 0;
     if (this.holds(service)) return;
     this.#snapshot = { service, snapshot };
-    this.#snapshotHits = 0;
   }
 
   /** Stops consulting the snapshot; returns how many records it answered without a MAC check. */
