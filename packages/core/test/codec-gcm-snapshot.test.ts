@@ -4,9 +4,12 @@ import { gcmCodec } from '../src/codec/gcm.js';
 import { nodeCryptoBackend } from '../src/crypto/node.js';
 import { webCryptoBackend } from '../src/crypto/web.js';
 import { RegistryError } from '../src/errors.js';
-import { parseSnapshot, serializeSnapshot } from '../src/read/snapshot.js';
+import { parseSnapshot, type SnapshotEntry, serializeSnapshot } from '../src/read/snapshot.js';
 
 const SECRET = 'snapshot codec secret 0123456789';
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const text = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 const KEY = 'reg:orders:i-1';
 
 async function rejects(promise: Promise<unknown>): Promise<RegistryError> {
@@ -25,22 +28,22 @@ describe('gcm snapshots', () => {
     for (const codec of backends.map((backend) => gcmCodec(SECRET, { backend }))) {
       const sealed = (await codec.sealSnapshot?.('{"v":1}', 'reg:orders')) as string;
       expect(sealed).toMatch(/^s1\.[A-Za-z0-9_-]{8}\./);
-      expect(await codec.openSnapshot?.(sealed, 'reg:orders')).toBe('{"v":1}');
+      expect(text(await codec.openSnapshot?.(sealed, 'reg:orders'))).toBe('{"v":1}');
       // Text beyond ASCII, and a snapshot larger than any buffer reused before it (node:crypto opens
       // one into a buffer it keeps): both backends open what either sealed.
-      const text = JSON.stringify({ city: 'Zürich ✓ 東京', pad: 'x'.repeat(300_000) });
+      const plaintext = JSON.stringify({ city: 'Zürich ✓ 東京', pad: 'x'.repeat(300_000) });
       for (const other of backends.map((backend) => gcmCodec(SECRET, { backend }))) {
-        const large = (await other.sealSnapshot?.(text, 'reg:orders')) as string;
-        expect(await codec.openSnapshot?.(large, 'reg:orders')).toBe(text);
+        const large = (await other.sealSnapshot?.(plaintext, 'reg:orders')) as string;
+        expect(text(await codec.openSnapshot?.(large, 'reg:orders'))).toBe(plaintext);
         const flipped = large.length - 30;
         const damaged = `${large.slice(0, flipped)}${large[flipped] === 'A' ? 'B' : 'A'}${large.slice(flipped + 1)}`;
-        await rejects(codec.openSnapshot?.(damaged, 'reg:orders') as Promise<string>);
+        await rejects(codec.openSnapshot?.(damaged, 'reg:orders') as Promise<unknown>);
       }
-      await rejects(codec.openSnapshot?.(sealed, 'reg:billing') as Promise<string>);
+      await rejects(codec.openSnapshot?.(sealed, 'reg:billing') as Promise<unknown>);
       // A snapshot is no record, and a record no snapshot, even under a name equal to its key.
       await rejects(codec.decode(sealed, 'reg:orders'));
       const record = await codec.encode('{"v":1}', KEY);
-      await rejects(codec.openSnapshot?.(record, KEY) as Promise<string>);
+      await rejects(codec.openSnapshot?.(record, KEY) as Promise<unknown>);
     }
   });
 
@@ -50,13 +53,13 @@ describe('gcm snapshots', () => {
     const middle = sealed.length - 10;
     const damaged = `${sealed.slice(0, middle)}${sealed[middle] === 'A' ? 'B' : 'A'}${sealed.slice(middle + 1)}`;
     for (const value of [damaged, sealed.slice(0, 20), 'g1.x.y', `${sealed}.extra`, '']) {
-      await rejects(codec.openSnapshot?.(value, 'reg:orders') as Promise<string>);
+      await rejects(codec.openSnapshot?.(value, 'reg:orders') as Promise<unknown>);
     }
     await rejects(
-      gcmCodec('another secret 0123456789abcdef').openSnapshot?.(sealed, 'reg:orders') as Promise<string>,
+      gcmCodec('another secret 0123456789abcdef').openSnapshot?.(sealed, 'reg:orders') as Promise<unknown>,
     );
     const rotated = gcmCodec(['a newer secret 0123456789abcdef', SECRET]);
-    expect(await rotated.openSnapshot?.(sealed, 'reg:orders')).toBe('{"v":1,"at":1,"r":[]}');
+    expect(text(await rotated.openSnapshot?.(sealed, 'reg:orders'))).toBe('{"v":1,"at":1,"r":[]}');
   });
 
   it("bodyOf restores a g2 value's body without decrypting: same mark, same checks", async () => {
@@ -131,25 +134,39 @@ describe('gcm snapshots', () => {
       ['i-1', entry],
       ['i-2', second],
     ]);
-    const parsed = parseSnapshot(json);
+    const parsed = parseSnapshot(utf8(json));
     expect(parsed?.at).toBe(3);
     expect(parsed?.size).toBe(2);
     expect(parsed?.entry('i-1')).toEqual(entry);
     expect(parsed?.entry('i-2')).toEqual(second);
     expect(parsed?.entry('i-3')).toBeUndefined();
     // Values the rows share are written once.
-    expect(JSON.parse(json).d).toEqual([['a', 'b'], 'https://a.example', 'x', { zone: 'a' }]);
+    const [head, chunk, ...more] = json.split('\n');
+    expect(JSON.parse(head as string)).toEqual({ v: 3, at: 3, n: 2 });
+    expect(more).toEqual([]);
+    expect(JSON.parse(chunk as string).d).toEqual([['a', 'b'], 'https://a.example', 'x', { zone: 'a' }]);
     const row = ['i-1', 1, 0, 5, 'up', 0, null, 1, 1, 2, 3];
-    const snapshot = (d: unknown[], r: unknown[], k = 'm') => JSON.stringify({ v: 2, at: 1, d, k, r });
+    const snapshot = (d: unknown[], r: unknown[], k = 'm') =>
+      `{"v":3,"at":1,"n":${Math.floor(r.length / 11)}}\n${JSON.stringify({ d, k, r })}`;
     const d = [['a'], 'https://a.example', 'x', {}];
-    expect(parseSnapshot(snapshot(d, row))?.entry('i-1')?.info.endpoints).toEqual(['a']);
+    expect(parseSnapshot(utf8(snapshot(d, row)))?.entry('i-1')?.info.endpoints).toEqual(['a']);
+    expect(parseSnapshot(utf8('{"v":3,"at":1,"n":0}'))?.size).toBe(0);
+    const invalidUtf8 = utf8(snapshot([['a'], 'https://a.example', 'é', {}], row));
+    invalidUtf8[invalidUtf8.indexOf(0xc3) + 1] = 0x28;
+    expect(parseSnapshot(invalidUtf8)).toBeUndefined();
     for (const bad of [
       '',
       '[]',
       '{"v":1,"at":1,"r":[]}',
-      '{"v":2,"r":[],"d":[]}',
-      '{"v":2,"at":1,"r":[]}',
-      '{"v":2,"at":1,"d":[],"r":[]}',
+      '{"v":2,"at":1,"d":[],"k":"","r":[]}',
+      '{"v":3,"at":1}',
+      '{"v":3,"n":0}',
+      '{"v":3,"at":1,"n":1}',
+      '{"v":3,"at":1,"n":0}\n',
+      '{"v":3,"at":1,"n":0}\n{"d":[],"k":"","r":[]}',
+      snapshot(d, row).replace('"n":1', '"n":2'),
+      snapshot(d, row).replace('"n":1', '"n":0'),
+      `${snapshot(d, row)}\n${JSON.stringify({ d, k: 'm', r: row })}`.replace('"n":1', '"n":2'),
       snapshot(d, row, ''),
       snapshot(d, row, 'mm'),
       snapshot(
@@ -182,7 +199,35 @@ describe('gcm snapshots', () => {
       snapshot([[1], 'u', 'x', {}], row),
       snapshot([['a'], 'u', 'x', { zone: 1 }], row),
     ]) {
-      expect(parseSnapshot(bad)).toBeUndefined();
+      expect(parseSnapshot(utf8(bad)), bad).toBeUndefined();
     }
+  });
+
+  it('a large snapshot is lines of chunks, none near 128 KiB, and reads back whole', () => {
+    const entries = Array.from({ length: 3000 }, (_, index): [string, SnapshotEntry] => [
+      `i-${index}`,
+      {
+        mark: `497.${'h'.repeat(28)}.${'t'.repeat(24)}`,
+        mac: index % 2 === 0 ? null : 'M'.repeat(22),
+        expiresAt: 1000 + index,
+        info: {
+          endpoints: ['orders', 'invoices'],
+          ipv4: `10.0.${index >> 8}.${index & 255}`,
+          port: 8000 + index,
+          publicUrl: 'https://orders.example',
+          created: '2026-12-04T00:00:00',
+        },
+        status: 'up',
+        // One instance in ten with a meta of its own, long: the chunk's shared values grow with it.
+        meta: index % 10 === 0 ? { note: `${'é'.repeat(500)}${index}` } : { zone: 'a' },
+      },
+    ]);
+    const json = serializeSnapshot(1000, entries);
+    const lines = json.split('\n');
+    expect(lines.length).toBeGreaterThan(4);
+    for (const line of lines) expect(line.length).toBeLessThan(64 * 1024);
+    const parsed = parseSnapshot(utf8(json));
+    expect(parsed?.size).toBe(3000);
+    for (const [id, entry] of entries) expect(parsed?.entry(id), id).toEqual(entry);
   });
 });

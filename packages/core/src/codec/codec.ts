@@ -40,8 +40,12 @@ export interface RecordCodec {
    * per record. Only holders of the secret can write one a reader accepts.
    */
   sealSnapshot?(plaintext: string, name: string): Promise<string>;
-  /** Throws `invalid-record` unless `value` is a snapshot sealed under `name` with one of the secrets. */
-  openSnapshot?(value: string, name: string): Promise<string>;
+  /**
+   * The plaintext's bytes (UTF-8, checked by the reader as it parses them: a snapshot is read in
+   * pieces, never as one long string). Throws `invalid-record` unless `value` is a snapshot sealed
+   * under `name` with one of the secrets.
+   */
+  openSnapshot?(value: string, name: string): Promise<Uint8Array>;
 }
 
 /** What `RecordCodec.decodeRecord` returns. */

@@ -412,39 +412,35 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       return `${SNAPSHOT_PREFIX}.${current.id}.${encodeBase64(await seal(plaintext, snapshotAad(name), current))}`;
     },
 
-    async openSnapshot(value: string, name: string): Promise<string> {
+    async openSnapshot(value: string, name: string): Promise<Uint8Array> {
       const ring = ready ?? (await getKeyring());
       const parts = typeof value === 'string' ? value.split('.', 4) : [];
       if (parts.length !== 3 || parts[0] !== SNAPSHOT_PREFIX) throw invalidRecord('not a gcm snapshot');
       const keys = ring.byId.get(parts[1] as string);
       if (keys === undefined)
         throw invalidRecord("snapshot written with an unknown key (another cluster's secret?)");
-      // A synchronous backend decrypts from a reused buffer straight to text: a snapshot is megabytes,
-      // and each copy of it costs a cold find milliseconds.
-      const sync = decryptText !== undefined;
+      // A synchronous backend decrypts from a reused buffer: a snapshot is megabytes, and each copy of
+      // it costs a cold find milliseconds. The plaintext stays bytes (see read/snapshot.ts).
       let bytes: Uint8Array;
       try {
-        bytes = sync ? decodeTransient(parts[2] as string, true) : decodeBytes(parts[2] as string);
+        bytes = decryptSync ? decodeTransient(parts[2] as string, true) : decodeBytes(parts[2] as string);
       } catch (cause) {
         throw invalidRecord('gcm snapshot is not valid base64', cause);
       }
       if (bytes.length < IV_BYTES + TAG_BYTES) throw invalidRecord('gcm snapshot is truncated');
-      let plaintext: string | undefined;
       try {
         const aad = encodeRecordText(snapshotAad(name), 'snapshot name');
         const iv = bytes.subarray(0, IV_BYTES);
         const sealed = bytes.subarray(IV_BYTES);
-        plaintext = sync
-          ? decryptText(keys.gcm, iv, sealed, aad)
-          : decodeUtf8OrUndefined(await backend.decryptGcm(keys.gcm, iv, sealed, aad));
+        return decryptSync
+          ? decryptSync(keys.gcm, iv, sealed, aad)
+          : await backend.decryptGcm(keys.gcm, iv, sealed, aad);
       } catch (cause) {
         throw invalidRecord(
           'gcm snapshot failed authentication (tampered, or moved from another service)',
           cause,
         );
       }
-      if (plaintext === undefined) throw invalidRecord('gcm snapshot does not hold UTF-8 text');
-      return plaintext;
     },
 
     decodeRecordSync(value: string, key: string): DecodedRecord | undefined {

@@ -257,7 +257,7 @@ export class RecordReader {
     if (row < 0 || bodyOf === undefined) return undefined;
     const { value } = record;
     const body = bodyOf.call(this.#codec, value, recordKey(record));
-    const { text } = snapshot;
+    const text = snapshot.textOf(row);
     const macStart = snapshot.macStart(row);
     if (body === undefined || body.hasMark?.(text, snapshot.markStart(row), macStart) !== true)
       return undefined;
