@@ -108,6 +108,25 @@ export async function moveSlot(
       await send(server, ['CLUSTER', 'SETSLOT', slot, 'NODE', targetId]);
     }
   }
+  await slotSettled(servers, slot, target.port);
+}
+
+/**
+ * Waits until every running node, replicas included, names `port` as the master of `slot`. Replicas
+ * learn of the move by gossip: until they do, a client that refreshes its slot map from one of them
+ * is sent back to the old master, and a busy machine (a full test run) can take long enough for
+ * ioredis to give up after its 16 redirections.
+ */
+async function slotSettled(servers: readonly RedisServer[], slot: number, port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (const server of servers.filter((candidate) => candidate.running)) {
+    for (;;) {
+      const nodes = await clusterNodes(server).catch(() => []);
+      if (nodes.some((node) => node.master && node.port === port && node.slots.includes(slot))) break;
+      if (Date.now() > deadline) throw new Error(`node ${server.port} never saw slot ${slot} at ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /**
