@@ -19,7 +19,7 @@ export interface GuardedStore {
   /** Present when the store declares `get`. */
   get?(ref: RecordRef): Promise<string | null>;
   /** Present when the store declares `snapshot`. */
-  getSnapshot?(namespace: string, service: string): Promise<string | null>;
+  getSnapshot?(namespace: string, service: string): Promise<string | Uint8Array | null>;
   putSnapshot?(namespace: string, service: string, value: string, ttlMs: number): Promise<void>;
 }
 

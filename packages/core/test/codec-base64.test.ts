@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, encodeBase64, encodeBase64Url } from '../src/codec/base64.js';
+import { decodeBase64, decodeBase64Bytes, encodeBase64, encodeBase64Url } from '../src/codec/base64.js';
+
+const ascii = (text: string) => new TextEncoder().encode(text);
 
 describe('base64', () => {
   it('matches RFC 4648 test vectors', () => {
@@ -16,6 +18,7 @@ describe('base64', () => {
     for (const [plain, encoded] of vectors) {
       expect(encodeBase64(new TextEncoder().encode(plain))).toBe(encoded);
       expect(new TextDecoder().decode(decodeBase64(encoded))).toBe(plain);
+      expect(new TextDecoder().decode(decodeBase64Bytes(ascii(encoded)))).toBe(plain);
     }
   });
 
@@ -25,6 +28,7 @@ describe('base64', () => {
         const encoded = encodeBase64(bytes);
         expect(encoded).toBe(Buffer.from(bytes).toString('base64'));
         expect(decodeBase64(encoded)).toEqual(bytes);
+        expect(decodeBase64Bytes(ascii(encoded))).toEqual(bytes);
       }),
       { numRuns: 500 },
     );
@@ -53,6 +57,16 @@ describe('base64', () => {
     ];
     for (const text of invalid) {
       expect(() => decodeBase64(text), text).toThrow(SyntaxError);
+      // The same text as its UTF-8 bytes, as a store hands a raw reply over.
+      expect(() => decodeBase64Bytes(ascii(text)), text).toThrow(SyntaxError);
+    }
+    // Bytes no text of the alphabet encodes to: a lone byte above ASCII, NUL.
+    for (const bytes of [
+      [0x5a, 0x6d, 0x39, 0xff],
+      [0x5a, 0x6d, 0x39, 0x00],
+      [0x80, 0x5a, 0x67, 0x3d],
+    ]) {
+      expect(() => decodeBase64Bytes(new Uint8Array(bytes))).toThrow(SyntaxError);
     }
   });
 });

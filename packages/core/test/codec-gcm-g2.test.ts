@@ -209,6 +209,14 @@ describe('the node backend base64 decoders', () => {
   it.each([
     ['copying', nodeCryptoBackend.decodeBase64],
     ['transient', nodeCryptoBackend.decodeBase64Transient],
+    // The same text as its bytes, as a store hands a raw reply over.
+    [
+      'transient, from bytes,',
+      (text: string) =>
+        (nodeCryptoBackend.decodeBase64Transient as NonNullable<CryptoBackend['decodeBase64Transient']>)(
+          new TextEncoder().encode(text),
+        ),
+    ],
   ])('the %s one accepts exactly what the core decoder accepts, with the same bytes', (_name, decoder) => {
     const decodeNode = decoder as (text: string) => Uint8Array;
     const outcome = (decode: (text: string) => Uint8Array, text: string) => {
@@ -244,6 +252,28 @@ describe('the node backend transient paths of a synchronous decode', () => {
     const first = transient(encodeBase64(Uint8Array.of(1, 2, 3)));
     transient(encodeBase64(Uint8Array.of(9, 9, 9)));
     expect([...first]).toEqual([9, 9, 9]);
+  });
+
+  it('decodes text given as bytes a chunk at a time, past 128 KiB, with padding only at its end', () => {
+    const transient = nodeCryptoBackend.decodeBase64Transient as NonNullable<
+      CryptoBackend['decodeBase64Transient']
+    >;
+    const ascii = (text: string) => new TextEncoder().encode(text);
+    for (const size of [150_000, 150_001, 150_002, 3 * 64 * 1024]) {
+      const bytes = randomBytes(size);
+      const text = encodeBase64(bytes);
+      for (const authenticated of [false, true])
+        expect(Buffer.from(transient(ascii(text), authenticated)).equals(bytes)).toBe(true);
+    }
+    // Padding, or a character outside the alphabet, where one chunk ends and the next begins.
+    const text = encodeBase64(randomBytes(150_000));
+    for (const at of [64 * 1024 - 1, 64 * 1024, 100_000]) {
+      for (const bad of ['=', '*']) {
+        const damaged = ascii(`${text.slice(0, at)}${bad}${text.slice(at + 1)}`);
+        for (const authenticated of [false, true])
+          expect(() => transient(damaged, authenticated), `${bad} at ${at}`).toThrow(SyntaxError);
+      }
+    }
   });
 
   it('decryptGcmTextSync gives the text decryptGcmSync decodes to, undefined for bytes that are not UTF-8, and fails as it fails', async () => {

@@ -35,9 +35,12 @@ describe('gcm snapshots', () => {
       for (const other of backends.map((backend) => gcmCodec(SECRET, { backend }))) {
         const large = (await other.sealSnapshot?.(plaintext, 'reg:orders')) as string;
         expect(text(await codec.openSnapshot?.(large, 'reg:orders'))).toBe(plaintext);
+        // As the bytes a store read it as (Redis: raw replies), the same.
+        expect(text(await codec.openSnapshot?.(utf8(large), 'reg:orders'))).toBe(plaintext);
         const flipped = large.length - 30;
         const damaged = `${large.slice(0, flipped)}${large[flipped] === 'A' ? 'B' : 'A'}${large.slice(flipped + 1)}`;
         await rejects(codec.openSnapshot?.(damaged, 'reg:orders') as Promise<unknown>);
+        await rejects(codec.openSnapshot?.(utf8(damaged), 'reg:orders') as Promise<unknown>);
       }
       await rejects(codec.openSnapshot?.(sealed, 'reg:billing') as Promise<unknown>);
       // A snapshot is no record, and a record no snapshot, even under a name equal to its key.
@@ -52,9 +55,29 @@ describe('gcm snapshots', () => {
     const sealed = (await codec.sealSnapshot?.('{"v":1,"at":1,"r":[]}', 'reg:orders')) as string;
     const middle = sealed.length - 10;
     const damaged = `${sealed.slice(0, middle)}${sealed[middle] === 'A' ? 'B' : 'A'}${sealed.slice(middle + 1)}`;
-    for (const value of [damaged, sealed.slice(0, 20), 'g1.x.y', `${sealed}.extra`, '']) {
+    // Beyond the alphabet, padding inside, a length no base64 has, a prefix of another codec.
+    const payloadAt = sealed.indexOf('.', 3) + 1;
+    const edited = (at: number, insert: string, remove = 1) =>
+      `${sealed.slice(0, at)}${insert}${sealed.slice(at + remove)}`;
+    const bad = [
+      damaged,
+      sealed.slice(0, 20),
+      'g1.x.y',
+      `${sealed}.extra`,
+      '',
+      edited(payloadAt + 4, '*'),
+      edited(payloadAt + 4, '='),
+      edited(payloadAt + 4, 'AB', 0),
+      `t1${sealed.slice(2)}`,
+    ];
+    for (const value of bad) {
       await rejects(codec.openSnapshot?.(value, 'reg:orders') as Promise<unknown>);
+      await rejects(codec.openSnapshot?.(utf8(value), 'reg:orders') as Promise<unknown>);
     }
+    // A byte no text of the alphabet has (not even UTF-8), in the payload.
+    const raw = utf8(sealed);
+    raw[payloadAt + 4] = 0xff;
+    await rejects(codec.openSnapshot?.(raw, 'reg:orders') as Promise<unknown>);
     await rejects(
       gcmCodec('another secret 0123456789abcdef').openSnapshot?.(sealed, 'reg:orders') as Promise<unknown>,
     );

@@ -36,13 +36,13 @@ export function snapshotWrite(
   return { key, value, ttlMs: ttlMilliseconds(ttlMs) };
 }
 
-const utf8 = new TextDecoder();
-
-/** What `GET` of a snapshot key answered: the value, or null when the key holds none. */
-export function parseSnapshotReply(reply: unknown): string | null {
+/**
+ * What `GET` of a snapshot key answered: the value, or null when the key holds none. A client asked
+ * for raw replies (ioredis `callBuffer`) answers bytes, handed on as they are: a reader opens them
+ * without making one long string of them (see `RegistryStore.getSnapshot`).
+ */
+export function parseSnapshotReply(reply: unknown): string | Uint8Array | null {
   if (reply === null || reply === undefined) return null;
-  if (typeof reply === 'string') return reply;
-  // A client asked for raw replies (ioredis `callBuffer`) answers bytes.
-  if (reply instanceof Uint8Array) return utf8.decode(reply);
+  if (typeof reply === 'string' || reply instanceof Uint8Array) return reply;
   throw new RegistryError('store-unavailable', `unexpected reply to GET of a snapshot: ${typeof reply}`);
 }

@@ -30,6 +30,11 @@ export interface RedisNodeLike {
  */
 export interface RedisClientLike {
   call(command: string, ...args: RedisArgument[]): Promise<unknown>;
+  /**
+   * `call` with bulk replies as bytes (ioredis `callBuffer`): a snapshot is read so, sparing the long
+   * string a text reply would make. Without it the store reads the snapshot as text.
+   */
+  callBuffer?(command: string, ...args: RedisArgument[]): Promise<unknown>;
   pipeline(): RedisPipelineLike;
   /** A new connection with the same options, for SUBSCRIBE (`watch`). */
   duplicate(): RedisSubscriberLike;

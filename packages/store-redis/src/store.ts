@@ -364,9 +364,17 @@ export function redisStore(options: RedisStoreOptions) {
 
     // A plain string key in the service's slot (`snapshotKey`), outside every script: writing it
     // moves no counter, sends no notice, and no list or probe reads it.
-    getSnapshot(namespace: string, service: string): Promise<string | null> {
+    // As bytes: ioredis makes a string of a bulk reply, and a snapshot's (hundreds of kilobytes) cost
+    // several times what reading it did.
+    getSnapshot(namespace: string, service: string): Promise<string | Uint8Array | null> {
       return attempt('getSnapshot', async () =>
-        parseSnapshotReply(await client.call('GET', checkedSnapshotKey(namespace, service))),
+        parseSnapshotReply(
+          await (client.callBuffer ?? client.call).call(
+            client,
+            'GET',
+            checkedSnapshotKey(namespace, service),
+          ),
+        ),
       );
     },
 

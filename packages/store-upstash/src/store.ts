@@ -115,7 +115,7 @@ function createStore(options: UpstashStoreOptions) {
   // no counter, and no list or probe reads it. Reading it takes GET, which a custom client may lack.
   const getKey = typeof client.get === 'function' ? client.get.bind(client) : undefined;
   const snapshotMethods = getKey && {
-    getSnapshot(namespace: string, service: string): Promise<string | null> {
+    getSnapshot(namespace: string, service: string): Promise<string | Uint8Array | null> {
       return attempt('getSnapshot', async () =>
         parseSnapshotReply(await getKey(checkedSnapshotKey(namespace, service))),
       );

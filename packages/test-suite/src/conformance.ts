@@ -76,8 +76,14 @@ function defineConformance(label: string, options: StoreConformanceOptions): voi
         ttlMs,
       );
     };
-    const getSnapshot = (service: string, namespace = ns) =>
-      (store.getSnapshot as NonNullable<RegistryStore['getSnapshot']>)(namespace, service);
+    // A store may answer the value's bytes instead of its text (UTF-8, checked): the same value.
+    const getSnapshot = async (service: string, namespace = ns) => {
+      const value = await (store.getSnapshot as NonNullable<RegistryStore['getSnapshot']>)(
+        namespace,
+        service,
+      );
+      return value instanceof Uint8Array ? new TextDecoder('utf-8', { fatal: true }).decode(value) : value;
+    };
 
     beforeAll(async () => {
       store = await options.createStore();

@@ -43,9 +43,10 @@ export interface RecordCodec {
   /**
    * The plaintext's bytes (UTF-8, checked by the reader as it parses them: a snapshot is read in
    * pieces, never as one long string). Throws `invalid-record` unless `value` is a snapshot sealed
-   * under `name` with one of the secrets.
+   * under `name` with one of the secrets. `value` as the store answered it: its text, or the text's
+   * bytes (see `RegistryStore.getSnapshot`).
    */
-  openSnapshot?(value: string, name: string): Promise<Uint8Array>;
+  openSnapshot?(value: string | Uint8Array, name: string): Promise<Uint8Array>;
 }
 
 /** What `RecordCodec.decodeRecord` returns. */

@@ -5,7 +5,7 @@ import {
   getDefaultCryptoBackend,
 } from '../crypto/backend.js';
 import { RegistryError } from '../errors.js';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64, decodeBase64Bytes, encodeBase64 } from './base64.js';
 import type { DecodedRecord, RecordBody, RecordCodec, SecretInput } from './codec.js';
 import {
   expiryText,
@@ -69,6 +69,31 @@ const HEAD_CHARS = 28;
 const TAG_CHARS = 24;
 /** What a sealed snapshot starts with. */
 const SNAPSHOT_PREFIX = 's1';
+
+const asciiDecoder = new TextDecoder();
+
+/**
+ * The key id and base64 payload of a sealed snapshot, `s1.<key id>.<payload>`, as text or as the bytes
+ * a store read it as (the payload then stays bytes: its text would be one large string to make).
+ */
+function splitSnapshot(
+  value: string | Uint8Array,
+): { keyId: string; payload: string | Uint8Array } | undefined {
+  if (typeof value === 'string') {
+    const parts = value.split('.', 4);
+    if (parts.length !== 3 || parts[0] !== SNAPSHOT_PREFIX) return undefined;
+    return { keyId: parts[1] as string, payload: parts[2] as string };
+  }
+  if (!(value instanceof Uint8Array)) return undefined;
+  const first = value.indexOf(46);
+  const second = first < 0 ? -1 : value.indexOf(46, first + 1);
+  if (second < 0 || value.indexOf(46, second + 1) >= 0) return undefined;
+  if (asciiDecoder.decode(value.subarray(0, first)) !== SNAPSHOT_PREFIX) return undefined;
+  return {
+    keyId: asciiDecoder.decode(value.subarray(first + 1, second)),
+    payload: value.subarray(second + 1),
+  };
+}
 
 /**
  * A `g2` body: checks later values of its key against it and its MAC prefix. A body decoded from its
@@ -232,8 +257,9 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
   const written = new Map<string, WrittenBody>();
   const decodeBytes = backend.decodeBase64 ?? decodeBase64;
   // Bytes a synchronous decode uses at once: a backend's reused buffer will do.
-  const decodeTransient: (text: string, authenticated?: boolean) => Uint8Array =
-    backend.decodeBase64Transient ?? decodeBytes;
+  const decodeTransient: (text: string | Uint8Array, authenticated?: boolean) => Uint8Array =
+    backend.decodeBase64Transient ??
+    ((text) => (typeof text === 'string' ? decodeBytes(text) : decodeBase64Bytes(text)));
 
   const seal = async (plaintext: string, key: string, keys: SecretKeys): Promise<Uint8Array> => {
     const iv = backend.randomBytes(IV_BYTES);
@@ -412,18 +438,20 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
       return `${SNAPSHOT_PREFIX}.${current.id}.${encodeBase64(await seal(plaintext, snapshotAad(name), current))}`;
     },
 
-    async openSnapshot(value: string, name: string): Promise<Uint8Array> {
+    async openSnapshot(value: string | Uint8Array, name: string): Promise<Uint8Array> {
       const ring = ready ?? (await getKeyring());
-      const parts = typeof value === 'string' ? value.split('.', 4) : [];
-      if (parts.length !== 3 || parts[0] !== SNAPSHOT_PREFIX) throw invalidRecord('not a gcm snapshot');
-      const keys = ring.byId.get(parts[1] as string);
+      const parts = splitSnapshot(value);
+      if (parts === undefined) throw invalidRecord('not a gcm snapshot');
+      const keys = ring.byId.get(parts.keyId);
       if (keys === undefined)
         throw invalidRecord("snapshot written with an unknown key (another cluster's secret?)");
       // A synchronous backend decrypts from a reused buffer: a snapshot is megabytes, and each copy of
       // it costs a cold find milliseconds. The plaintext stays bytes (see read/snapshot.ts).
+      const { payload } = parts;
       let bytes: Uint8Array;
       try {
-        bytes = decryptSync ? decodeTransient(parts[2] as string, true) : decodeBytes(parts[2] as string);
+        if (decryptSync) bytes = decodeTransient(payload, true);
+        else bytes = typeof payload === 'string' ? decodeBytes(payload) : decodeBase64Bytes(payload);
       } catch (cause) {
         throw invalidRecord('gcm snapshot is not valid base64', cause);
       }

@@ -67,9 +67,10 @@ export interface CryptoBackend {
    * call, so only a caller that uses them at once and synchronously (the batch decode of a cold `find`)
    * may take them. Spares one buffer per record. With `authenticated` the caller authenticates the
    * bytes whole (a snapshot, megabytes long), so the backend may skip its check that `text` is their
-   * canonical encoding: a text that is not still decodes to bytes that must then pass AES-GCM.
+   * canonical encoding: a text that is not still decodes to bytes that must then pass AES-GCM. The
+   * text may come as its bytes (ASCII: a snapshot a store read as a raw reply), as strictly checked.
    */
-  decodeBase64Transient?(text: string, authenticated?: boolean): Uint8Array;
+  decodeBase64Transient?(text: string | Uint8Array, authenticated?: boolean): Uint8Array;
 }
 
 const backendMethods = [

@@ -61,8 +61,12 @@ function openGcm(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Arra
 }
 
 function decryptGcmSync(key: GcmKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
-  // Node returns Buffers, often views of a shared pool: callers get plain Uint8Arrays of their own.
-  return new Uint8Array(openGcm(key, iv, sealed, aad));
+  // Node returns Buffers, often views of a shared pool: callers get plain Uint8Arrays of their own. A
+  // large one (a snapshot) has its memory to itself, and is handed over as a plain view, not copied.
+  const opened = openGcm(key, iv, sealed, aad);
+  if (opened.byteOffset === 0 && opened.byteLength === opened.buffer.byteLength)
+    return new Uint8Array(opened.buffer, 0, opened.byteLength);
+  return new Uint8Array(opened);
 }
 
 // Buffer's decoder skips characters outside the alphabet and takes missing padding: only a string
@@ -83,14 +87,46 @@ function decodeBase64(text: string): Uint8Array {
 // from Buffer's 8 KiB pool, and a new pool every couple of dozen records was a tenth of a cold find.
 let transient = Buffer.allocUnsafeSlow(4096);
 
-function decodeBase64Transient(text: string, authenticated = false): Uint8Array {
+/**
+ * Characters of base64 handed over as bytes that are made a string at a time: a multiple of 4, and
+ * well under the 128 KiB past which V8 makes a string in its large-object space (slow on Node 20).
+ */
+const TEXT_CHUNK = 64 * 1024;
+
+function decodeBase64Transient(text: string | Uint8Array, authenticated = false): Uint8Array {
   const most = Math.ceil(text.length / 4) * 3;
   if (transient.length < most) transient = Buffer.allocUnsafeSlow(Math.max(most, transient.length * 2));
+  if (typeof text !== 'string') return decodeBytesTransient(text, authenticated);
   const length = transient.write(text, 0, 'base64');
   // The check encodes the bytes again: a millisecond for each 200 KB of a snapshot, which AES-GCM
   // authenticates whole anyway.
   if (!authenticated) assertCanonical(text, transient, length);
   return new Uint8Array(transient.buffer, transient.byteOffset, length);
+}
+
+/** Text given as its bytes (a raw reply), decoded a chunk at a time into `transient` (large enough). */
+function decodeBytesTransient(bytes: Uint8Array, authenticated: boolean): Uint8Array {
+  if (bytes.length % 4 !== 0) throw new SyntaxError('base64 length is not a multiple of 4');
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  let length = 0;
+  for (let start = 0; start < bytes.length; start += TEXT_CHUNK) {
+    const end = Math.min(start + TEXT_CHUNK, bytes.length);
+    // Padding only at the very end: Buffer's decoder would stop at it, or skip it, mid-text.
+    if (end < bytes.length && (bytes[end - 1] === 61 || bytes[end - 2] === 61))
+      throw new SyntaxError('base64 has misplaced padding');
+    const chunk = view.toString('latin1', start, end);
+    const written = transient.write(chunk, length, 'base64');
+    if (!authenticated) assertCanonical(chunk, transient.subarray(length), written);
+    else if (written !== ((end - start) / 4) * 3 - (end === bytes.length ? padOf(bytes) : 0))
+      throw new SyntaxError('base64 has a character outside its alphabet or misplaced padding');
+    length += written;
+  }
+  return new Uint8Array(transient.buffer, transient.byteOffset, length);
+}
+
+/** `=` characters at the end of base64 text given as bytes. */
+function padOf(bytes: Uint8Array): number {
+  return bytes[bytes.length - 1] !== 61 ? 0 : bytes[bytes.length - 2] === 61 ? 2 : 1;
 }
 
 /**
