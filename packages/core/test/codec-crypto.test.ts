@@ -34,6 +34,26 @@ describe.each(backends)('%s crypto backend', (_name, backend) => {
     );
   });
 
+  it('computes HKDF-SHA-256 with long inputs and with none (RFC 5869 test cases 2 and 3)', async () => {
+    const run = (first: number, last: number) =>
+      new Uint8Array(Array.from({ length: last - first + 1 }, (_, index) => first + index));
+    const long = await backend.hkdfSha256(run(0x00, 0x4f), run(0x60, 0xaf), run(0xb0, 0xff), 82);
+    expect(hex(long)).toBe(
+      'b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c' +
+        '59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71' +
+        'cc30c58179ec3e87c14c01d5c1f3434f1d87',
+    );
+    const bare = await backend.hkdfSha256(
+      new Uint8Array(22).fill(0x0b),
+      new Uint8Array(0),
+      new Uint8Array(0),
+      42,
+    );
+    expect(hex(bare)).toBe(
+      '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8',
+    );
+  });
+
   it('encrypts AES-256-CBC without padding (NIST SP 800-38A F.2.5)', async () => {
     const key = await backend.importCbcKey(key32);
     const iv = fromHex('000102030405060708090a0b0c0d0e0f');
@@ -90,6 +110,27 @@ describe.each(backends)('%s crypto backend', (_name, backend) => {
 });
 
 describe('web and node backends', () => {
+  it('derive the same HKDF-SHA-256 keys for any input, salt, info and length', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.integer({ min: 0, max: 255 * 32 }),
+        async (input, salt, info, length) => {
+          expect(hex(await webCryptoBackend.hkdfSha256(input, salt, info, length))).toBe(
+            hex(await nodeCryptoBackend.hkdfSha256(input, salt, info, length)),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const none = new Uint8Array(0);
+    for (const length of [-1, 1.5, 255 * 32 + 1]) {
+      await expect(webCryptoBackend.hkdfSha256(none, none, none, length)).rejects.toThrow(RangeError);
+    }
+  });
+
   it('give byte-identical results for the same inputs', async () => {
     const [webGcm, nodeGcm, webCbc, nodeCbc] = await Promise.all([
       webCryptoBackend.importGcmKey(key32),

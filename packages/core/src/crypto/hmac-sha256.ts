@@ -179,3 +179,42 @@ export function hmacSha256(key: HmacSha256Key, message: Uint8Array): Uint8Array 
   finishHmacSha256(key, midstate, whole, message.subarray(whole), message.length - whole, out);
   return out;
 }
+
+const HASH_BYTES = 32;
+
+/**
+ * HKDF-SHA-256 (RFC 5869): `length` bytes (at most 255 hashes) from `input`, `salt` and `info`. In
+ * JavaScript, synchronously: keys are a few dozen bytes, and Web Crypto's HKDF takes two jobs on its
+ * thread pool for each, which a fresh reader waits for before it reads its first record.
+ */
+export function hkdfSha256(
+  input: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
+  if (!Number.isInteger(length) || length < 0 || length > 255 * HASH_BYTES) {
+    throw new RangeError(`HKDF-SHA-256 gives 0 to ${255 * HASH_BYTES} bytes, not ${length}`);
+  }
+  // An empty salt is HashLen zero bytes (RFC 5869 2.2), which HMAC pads to the same key.
+  const pseudorandom = hmacSha256(hmacSha256Key(salt), input);
+  const key = hmacSha256Key(pseudorandom);
+  pseudorandom.fill(0);
+  const out = new Uint8Array(length);
+  const message = new Uint8Array(HASH_BYTES + info.length + 1);
+  let previous = 0;
+  for (let block = 1, at = 0; at < length; block++, at += HASH_BYTES) {
+    // T(n) = HMAC(PRK, T(n-1) | info | n), T(0) empty.
+    message.set(info, previous);
+    message[previous + info.length] = block;
+    const output = hmacSha256(key, message.subarray(0, previous + info.length + 1));
+    out.set(output.subarray(0, Math.min(HASH_BYTES, length - at)), at);
+    message.set(output);
+    output.fill(0);
+    previous = HASH_BYTES;
+  }
+  message.fill(0);
+  key.inner.fill(0);
+  key.outer.fill(0);
+  return out;
+}
