@@ -119,7 +119,11 @@ describe('gcm snapshots', () => {
       mark.replace('.', ','),
     ]) {
       expect(restored?.hasMark?.(within(other), 2, 2 + other.length)).toBe(false);
+      expect(decoded?.body?.hasMark?.(within(other), 2, 2 + other.length)).toBe(false);
     }
+    // A decoded body (no value of its own to read from) compares the same way.
+    expect(decoded?.body?.hasMark?.(within(mark), 2, 2 + mark.length)).toBe(true);
+    expect(restored?.hasMark?.(`${mark}ab`, 0, mark.length)).toBe(true);
     expect(restored?.claimedExpiry?.(value)).toBe(1_000_000);
     expect(restored?.sameBody(value)).toBe(1_000_000);
     expect(restored?.sameBody(changed)).toBeUndefined();
@@ -128,6 +132,29 @@ describe('gcm snapshots', () => {
     // Bound to the key: the MAC of a value restored under another key fails.
     expect(() => codec.bodyOf?.(value, 'reg:orders:i-2')?.sameBody(value)).toThrow(RegistryError);
     expect(codec.bodyOf?.(await codec.encode('{}', KEY), KEY)).toBeUndefined();
+  });
+
+  it('bodyOf takes its key as a function, asked only once an expiry MAC is checked', async () => {
+    const codec = gcmCodec(SECRET);
+    const value = (await codec.encodeRecord?.('{"port":1}', 1_000_000, KEY)) as string;
+    const refreshed = (await codec.encodeRecord?.('{"port":1}', 2_000_000, KEY)) as string;
+    await codec.decodeRecord?.(value, KEY);
+    const asked: string[] = [];
+    const keyOf = (key: string) => () => {
+      asked.push(key);
+      return key;
+    };
+    const restored = codec.bodyOf?.(value, keyOf(KEY));
+    // The value it was cut from, and a later one of the same body: no key needed to say so.
+    expect(restored?.claimedExpiry?.(value)).toBe(1_000_000);
+    expect(restored?.claimedExpiry?.(refreshed)).toBe(2_000_000);
+    expect(restored?.claimedExpiry?.(`${value.slice(0, 20)}x${value.slice(21)}`)).toBeUndefined();
+    expect(asked).toEqual([]);
+    expect(restored?.sameBody(refreshed)).toBe(2_000_000);
+    expect(restored?.sameBody(value)).toBe(1_000_000);
+    expect(asked).toEqual([KEY]);
+    const elsewhere = codec.bodyOf?.(value, keyOf('reg:orders:i-2'));
+    expect(() => elsewhere?.sameBody(value)).toThrow(RegistryError);
   });
 
   it('parseSnapshot reads what serializeSnapshot writes and refuses other shapes', () => {

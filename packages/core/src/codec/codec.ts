@@ -31,9 +31,11 @@ export interface RecordCodec {
    * Optional: a handle on the ciphertext of `value` (at record key `key`) without decrypting it, for a
    * reader that was told what it holds by a snapshot (see `sealSnapshot`): its `mark` is compared with
    * the snapshot's, and it checks later values as a decoded body does. Undefined when `value` is not of
-   * a format that has one (or the keys are not derived yet).
+   * a format that has one (or the keys are not derived yet). `key` may come as a function that gives
+   * it, called only when the body needs it (to check an expiry's MAC): a cold find asks this of every
+   * record a snapshot vouches for, and most never need their key.
    */
-  bodyOf?(value: string, key: string): RecordBody | undefined;
+  bodyOf?(value: string, key: string | (() => string)): RecordBody | undefined;
   /**
    * Optional, with `openSnapshot`: encrypts and authenticates a reader's snapshot of a service (JSON),
    * bound to `name` (which no record key equals), so a cold reader decrypts one value instead of one
