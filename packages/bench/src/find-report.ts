@@ -363,8 +363,9 @@ function notes(
       `tag and length: ${fmt(row(largest, 'cold-snapshot-node').ms.median)} ms on node:crypto and ` +
       `${fmt(row(largest, 'cold-snapshot-web').ms.median)} ms on Web Crypto at ${n}. Above the listing that is ` +
       "the snapshot's GET (about 190 bytes a record: each distinct endpoints list, URL and meta is written " +
-      'once, the marks and MACs sit in one string), its decryption and one `JSON.parse` of a flat array, then ' +
-      'a few µs a record to compare its mark in place and fill the cache. At 1,000 instances the floor is about ' +
+      'once, the marks and MACs sit in one string per chunk; read as bytes, not as one long string), its ' +
+      'decryption and a `JSON.parse` of each chunk of up to 512 rows, then about a µs a record to compare its ' +
+      "mark and MAC (as slices of the record's value) and fill the cache. At 1,000 instances the floor is about " +
       'a millisecond and the listing alone half again as much, so the second round trip and the fixed costs of ' +
       'a fresh reader weigh most there.',
   );
