@@ -106,6 +106,12 @@ const quadTables = [18, 12, 6, 0].map((shift) => {
 });
 const [q0, q1, q2, q3] = quadTables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
 
+/** How many `=` end base64 text handed over as its bytes: 0, 1 or 2. */
+export function base64Padding(input: Uint8Array): number {
+  const length = input.length;
+  return input[length - 1] !== PAD ? 0 : input[length - 2] === PAD ? 2 : 1;
+}
+
 /**
  * `decodeBase64` of text handed over as its bytes (ASCII), for a value a store read as raw bytes (a
  * snapshot, hundreds of kilobytes: its text would be one large string to make). As strict as
@@ -115,7 +121,7 @@ export function decodeBase64Bytes(input: Uint8Array): Uint8Array {
   const length = input.length;
   if (length % 4 !== 0) throw new SyntaxError('base64 length is not a multiple of 4');
   if (length === 0) return new Uint8Array(0);
-  const padding = input[length - 1] !== PAD ? 0 : input[length - 2] === PAD ? 2 : 1;
+  const padding = base64Padding(input);
   const out = new Uint8Array((length / 4) * 3 - padding);
   const whole = padding === 0 ? length : length - 4;
   let invalid = 0;

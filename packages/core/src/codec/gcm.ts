@@ -144,12 +144,11 @@ class G2Body implements RecordBody {
 
   hasMark(text: string, start: number, end: number): boolean {
     // Read in place, without building the mark: a cold find asks this of every record a snapshot
-    // vouches for. Characters are read from the value the body was cut from when there is one (a flat
-    // string; the body is a slice of it), and runs are compared as slices: `===` of two slices is one
-    // memory comparison, where a loop of `charCodeAt` over them cost a cold find of 1,000 records
+    // vouches for. Runs are compared as slices: `===` of two slices is one memory comparison, where a
+    // loop of `charCodeAt` over them (the body is itself a slice) cost a cold find of 1,000 records
     // more than a millisecond.
-    const length = this.#body.length;
-    const source = this.#from ?? this.#body;
+    const body = this.#body;
+    const length = body.length;
     // The length in front, read as digits up to its `.`.
     let stated = 0;
     let at = start;
@@ -162,9 +161,8 @@ class G2Body implements RecordBody {
     const tagAt = headAt + HEAD_CHARS + 1;
     if (at === start || stated !== length || end !== tagAt + TAG_CHARS) return false;
     if (text.charCodeAt(at) !== 46 || text.charCodeAt(tagAt - 1) !== 46) return false;
-    if (text.slice(headAt, headAt + HEAD_CHARS) !== source.slice(0, HEAD_CHARS)) return false;
-    const tagFrom = length - TAG_CHARS;
-    return text.slice(tagAt, end) === source.slice(tagFrom, length);
+    if (text.slice(headAt, headAt + HEAD_CHARS) !== body.slice(0, HEAD_CHARS)) return false;
+    return text.slice(tagAt, end) === body.slice(length - TAG_CHARS);
   }
 
   /** Whether `value` starts with this body and a `.`. */
@@ -274,10 +272,12 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
   };
   const written = new Map<string, WrittenBody>();
   const decodeBytes = backend.decodeBase64 ?? decodeBase64;
+  // Base64 as the store answered it: text, or the text's bytes (a snapshot read as a raw reply).
+  const decodeAny = (text: string | Uint8Array): Uint8Array =>
+    typeof text === 'string' ? decodeBytes(text) : decodeBase64Bytes(text);
   // Bytes a synchronous decode uses at once: a backend's reused buffer will do.
   const decodeTransient: (text: string | Uint8Array, authenticated?: boolean) => Uint8Array =
-    backend.decodeBase64Transient ??
-    ((text) => (typeof text === 'string' ? decodeBytes(text) : decodeBase64Bytes(text)));
+    backend.decodeBase64Transient ?? decodeAny;
 
   const seal = async (plaintext: string, key: string, keys: SecretKeys): Promise<Uint8Array> => {
     const iv = backend.randomBytes(IV_BYTES);
@@ -465,11 +465,9 @@ export function gcmCodec(secret: SecretInput, options: GcmCodecOptions = {}): Re
         throw invalidRecord("snapshot written with an unknown key (another cluster's secret?)");
       // A synchronous backend decrypts from a reused buffer: a snapshot is megabytes, and each copy of
       // it costs a cold find milliseconds. The plaintext stays bytes (see read/snapshot.ts).
-      const { payload } = parts;
       let bytes: Uint8Array;
       try {
-        if (decryptSync) bytes = decodeTransient(payload, true);
-        else bytes = typeof payload === 'string' ? decodeBytes(payload) : decodeBase64Bytes(payload);
+        bytes = decryptSync ? decodeTransient(parts.payload, true) : decodeAny(parts.payload);
       } catch (cause) {
         throw invalidRecord('gcm snapshot is not valid base64', cause);
       }

@@ -10,6 +10,7 @@ import {
   type KeyObject,
   randomFillSync,
 } from 'node:crypto';
+import { base64Padding } from '../codec/base64.js';
 import { decodeUtf8OrUndefined } from '../codec/utf8.js';
 import { RegistryError } from '../errors.js';
 import type { CbcKey, CryptoBackend, GcmKey } from './backend.js';
@@ -117,16 +118,11 @@ function decodeBytesTransient(bytes: Uint8Array, authenticated: boolean): Uint8A
     const chunk = view.toString('latin1', start, end);
     const written = transient.write(chunk, length, 'base64');
     if (!authenticated) assertCanonical(chunk, transient.subarray(length), written);
-    else if (written !== ((end - start) / 4) * 3 - (end === bytes.length ? padOf(bytes) : 0))
+    else if (written !== ((end - start) / 4) * 3 - (end === bytes.length ? base64Padding(bytes) : 0))
       throw new SyntaxError('base64 has a character outside its alphabet or misplaced padding');
     length += written;
   }
   return new Uint8Array(transient.buffer, transient.byteOffset, length);
-}
-
-/** `=` characters at the end of base64 text given as bytes. */
-function padOf(bytes: Uint8Array): number {
-  return bytes[bytes.length - 1] !== 61 ? 0 : bytes[bytes.length - 2] === 61 ? 2 : 1;
 }
 
 /**
